@@ -1,0 +1,1 @@
+"""The command side: AMQP adapter, pipeline (inbox, handler, outbox), dispatch table and handlers."""

@@ -1,0 +1,1 @@
+"""Command handlers: plain async functions `(payload, context, deps) -> Handled`, one per command."""

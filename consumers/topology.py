@@ -1,0 +1,45 @@
+"""Declares the RabbitMQ side of `contracts.topology.Topology`; idempotent.
+
+Command queues are quorum queues with an explicit `x-delivery-limit` (RabbitMQ 3.x has no default)
+and at-least-once dead-lettering into the dead-letter queue, so a message that keeps failing
+transiently ends in the DLQ, never in a loop and never nowhere. Commands whose type matches no
+binding go through the alternate exchange to the `unrouted` queue and get 12021.
+"""
+
+from __future__ import annotations
+
+from aio_pika import ExchangeType
+from aio_pika.abc import AbstractChannel, AbstractQueue
+from pamqp.common import FieldTable
+
+from contracts.topology import AREAS, Topology
+
+
+def command_queue_arguments(topo: Topology, delivery_limit: int) -> FieldTable:
+    return {"x-queue-type": "quorum", "x-delivery-limit": delivery_limit,
+            "x-dead-letter-exchange": topo.dead_letter_exchange,
+            "x-dead-letter-strategy": "at-least-once", "x-overflow": "reject-publish"}
+
+
+async def declare(channel: AbstractChannel, topo: Topology, delivery_limit: int) -> list[AbstractQueue]:
+    """Declare exchanges and queues; return the command queues to consume."""
+    quorum: FieldTable = {"x-queue-type": "quorum"}
+    unrouted_x = await channel.declare_exchange(topo.unrouted_exchange, ExchangeType.FANOUT, durable=True)
+    commands_x = await channel.declare_exchange(
+        topo.commands_exchange, ExchangeType.TOPIC, durable=True,
+        arguments={"alternate-exchange": topo.unrouted_exchange})
+    dead_x = await channel.declare_exchange(topo.dead_letter_exchange, ExchangeType.FANOUT, durable=True)
+    dlq = await channel.declare_queue(topo.dead_letter_queue, durable=True, arguments=quorum)
+    await dlq.bind(dead_x)
+    await channel.declare_queue(topo.parking_queue, durable=True, arguments=quorum)
+    args = command_queue_arguments(topo, delivery_limit)
+    queues = []
+    for area, patterns in AREAS.items():
+        queue = await channel.declare_queue(topo.queue(area), durable=True, arguments=args)
+        for pattern in patterns:
+            await queue.bind(commands_x, routing_key=pattern)
+        queues.append(queue)
+    unrouted = await channel.declare_queue(topo.unrouted_queue, durable=True, arguments=args)
+    await unrouted.bind(unrouted_x)
+    queues.append(unrouted)
+    return queues

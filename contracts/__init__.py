@@ -1,0 +1,1 @@
+"""The wire contract of luna-admin-bus: envelopes, payloads, results, events, error codes, topology."""

@@ -1,0 +1,1 @@
+"""The Kafka side: one idempotent producer per process and the outbox relay."""

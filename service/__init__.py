@@ -1,0 +1,1 @@
+"""Settings, composition root, CLI, logging and the demo."""

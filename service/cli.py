@@ -1,0 +1,76 @@
+"""`luna-admin`: run the service, manage the local servers, watch the demo."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+from service.settings import Settings
+
+app = typer.Typer(help="luna-admin-bus: the event-driven LUNA PLATFORM administration service.",
+                  no_args_is_help=True)
+services = typer.Typer(help="The local RabbitMQ, Kafka and MongoDB-protocol servers (deploy/local).")
+app.add_typer(services, name="services")
+
+STACK = Path(__file__).resolve().parents[1] / "deploy" / "local" / "stack.sh"
+
+
+@app.command()
+def run(demo: bool = typer.Option(False, help="publish a few commands and print their results"),
+        roles: str = typer.Option("consume,relay", help="comma-separated roles to run")) -> None:
+    """Run the service until SIGINT or SIGTERM."""
+    from service.logging import configure
+
+    settings = Settings()
+    configure(settings.log.level, settings.log.json_lines)
+    asyncio.run(_run(settings, frozenset(roles.split(",")), demo))
+
+
+async def _run(settings: Settings, roles: frozenset[str], demo: bool) -> None:
+    from service.bootstrap import Service
+    from service.demo import run_demo
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    async with Service(settings, roles) as svc:
+        if demo:
+            await run_demo(settings, Console(stderr=True))
+            Console(stderr=True).print("[bold]The service keeps running: Ctrl-C stops it.")
+        stopper = asyncio.create_task(stop.wait())
+        runner = asyncio.create_task(svc.wait())
+        await asyncio.wait([stopper, runner], return_when=asyncio.FIRST_COMPLETED)
+        for t in (stopper, runner):
+            t.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await t
+
+
+def _stack(action: str) -> None:
+    raise typer.Exit(subprocess.call(["bash", str(STACK), action], stdout=sys.stdout, stderr=sys.stderr))
+
+
+@services.command("up")
+def services_up() -> None:
+    """Install (when missing) and start RabbitMQ, Kafka and FerretDB; wait until they answer."""
+    _stack("up")
+
+
+@services.command("down")
+def services_down() -> None:
+    """Stop the servers that `up` started (by recorded PID); leave others alone."""
+    _stack("down")
+
+
+@services.command("status")
+def services_status() -> None:
+    """Say which servers answer."""
+    _stack("status")

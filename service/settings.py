@@ -1,0 +1,56 @@
+"""All settings, read once from the environment (prefix `LUNA_`, nested with `__`).
+
+Example: `LUNA_MONGO__URL=mongodb://127.0.0.1:27017`, `LUNA_AMQP__PREFETCH=200`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class MongoSettings(BaseModel):
+    """The MongoDB-protocol server (MongoDB, or FerretDB in local tests)."""
+
+    url: SecretStr = SecretStr("mongodb://127.0.0.1:27017")
+    database: str = "luna_admin"
+
+
+class AmqpSettings(BaseModel):
+    """RabbitMQ."""
+
+    url: SecretStr = SecretStr("amqp://guest:guest@127.0.0.1:5672/")
+    prefetch: int = Field(default=100, ge=1)
+    delivery_limit: int = Field(default=10, ge=1, description="deliveries before a message is dead-lettered")
+
+
+class KafkaSettings(BaseModel):
+    """Kafka."""
+
+    bootstrap: str = "127.0.0.1:9092"
+    partitions: int = Field(default=3, ge=1)
+
+
+class LogSettings(BaseModel):
+    """Logging: JSON lines by default, console rendering with `json=false`."""
+
+    level: str = "INFO"
+    json_lines: bool = True
+
+
+class Settings(BaseSettings):
+    """The service's settings."""
+
+    model_config = SettingsConfigDict(env_prefix="LUNA_", env_nested_delimiter="__", frozen=True)
+
+    prefix: str = Field(default="luna-admin", description="prefix of every exchange, queue and topic")
+    mongo: MongoSettings = MongoSettings()
+    amqp: AmqpSettings = AmqpSettings()
+    kafka: KafkaSettings = KafkaSettings()
+    log: LogSettings = LogSettings()
+
+    def public(self) -> dict[str, Any]:
+        """The settings with every secret removed (for config.get and logs)."""
+        return self.model_dump(mode="json", exclude={"mongo": {"url"}, "amqp": {"url"}})

@@ -1,0 +1,1 @@
+"""MongoDB persistence: client and indexes, one repository per area, inbox and outbox."""

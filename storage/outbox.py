@@ -1,0 +1,88 @@
+"""The outbox: events waiting to be published to Kafka, keyed by their deterministic event id.
+
+Entries are written with the state change and published by the relay, in `seq` order. Adding an
+entry twice is harmless (same `_id`); re-sending one is harmless (same event id downstream).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from uuid import UUID
+
+from pymongo import UpdateOne
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import BulkWriteError
+
+from storage.mongo import Doc
+
+DUPLICATE_KEY = 11000
+
+
+@dataclass(frozen=True)
+class OutboxEntry:
+    """One Kafka record to publish: `stream` is results, events or task-progress."""
+
+    event_id: UUID
+    stream: str
+    key: str
+    value: bytes
+    headers: tuple[tuple[str, str], ...]
+    command_id: UUID
+    kind: str  # "result" or "event": a redelivered command re-sends only its result
+
+
+class Outbox:
+    """The `outbox` collection."""
+
+    def __init__(self, db: AsyncDatabase[Doc]) -> None:
+        self._col = db.outbox
+
+    async def add(self, entries: list[OutboxEntry]) -> None:
+        if not entries:
+            return
+        base = time.time_ns()
+        docs = [_to_doc(e, base + i) for i, e in enumerate(entries)]
+        try:
+            await self._col.insert_many(docs, ordered=False)
+        except BulkWriteError as exc:
+            # Entries already there came from an earlier, interrupted attempt: same ids, same bytes.
+            others = [e for e in exc.details.get("writeErrors", []) if e.get("code") != DUPLICATE_KEY]
+            if others:
+                raise
+
+    async def resend_result(self, command_id: UUID) -> int:
+        """Queue the stored result of a command for publishing again (same event id)."""
+        res = await self._col.update_many({"command_id": str(command_id), "kind": "result"},
+                                          {"$set": {"sent": False, "seq": time.time_ns()}})
+        return res.matched_count
+
+    async def pending(self, limit: int) -> list[tuple[str, int, OutboxEntry]]:
+        """The oldest unsent entries, each with its `_id` and the `seq` it had when read."""
+        cursor = self._col.find({"sent": False}).sort("seq", 1).limit(limit)
+        return [(doc["_id"], int(doc["seq"]), _from_doc(doc)) async for doc in cursor]
+
+    async def mark_sent(self, sent: list[tuple[str, int]]) -> None:
+        """Mark entries sent, unless they were queued again (new `seq`) since they were read."""
+        if sent:
+            now = datetime.now(UTC)
+            await self._col.bulk_write([UpdateOne({"_id": i, "seq": seq},
+                                                  {"$set": {"sent": True, "sent_at": now}})
+                                        for i, seq in sent], ordered=False)
+
+    async def oldest_pending_seq(self) -> int | None:
+        doc = await self._col.find_one({"sent": False}, sort=[("seq", 1)])
+        return None if doc is None else int(doc["seq"])
+
+
+def _to_doc(e: OutboxEntry, seq: int) -> Doc:
+    return {"_id": str(e.event_id), "stream": e.stream, "key": e.key, "value": e.value,
+            "headers": [list(h) for h in e.headers], "command_id": str(e.command_id), "kind": e.kind,
+            "seq": seq, "sent": False, "created_at": datetime.now(UTC)}
+
+
+def _from_doc(doc: Doc) -> OutboxEntry:
+    return OutboxEntry(event_id=UUID(doc["_id"]), stream=doc["stream"], key=doc["key"],
+                       value=bytes(doc["value"]), headers=tuple((h[0], h[1]) for h in doc["headers"]),
+                       command_id=UUID(doc["command_id"]), kind=doc["kind"])
