@@ -18,6 +18,8 @@ BIN=/usr/lib/rabbitmq/bin
 log() { echo "rabbitmq: $*" >&2; }
 port_open() { timeout 1 bash -c "exec 3<>/dev/tcp/127.0.0.1/$1" 2>/dev/null; }
 pid_alive() { [[ -n "${1:-}" ]] && kill -0 "$1" 2>/dev/null; }
+# A recorded pid may be stale and reused by an unrelated process: check what it runs before acting.
+is_proc() { [[ -n "${1:-}" && "$(ps -o comm= -p "$1" 2>/dev/null)" == "$2" ]]; }
 listener_pid() { ss -Hltnp "sport = :$1" 2>/dev/null | grep -o 'pid=[0-9]*' | head -n1 | cut -d= -f2 || true; }
 erl_pids() { pgrep -x 'beam.smp|epmd' | sort || true; }   # listing only; we kill by pid
 
@@ -67,6 +69,10 @@ node_env() {
   export RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="+sbwt none +sbwtdcpu none +sbwtdio none -kernel inet_dist_use_interface {127,0,0,1}"
   export ERL_EPMD_ADDRESS=127.0.0.1 ERL_CRASH_DUMP="$DIR/erl_crash.dump"
 }
+# End an epmd we spawned, unless another Erlang node registered with it meanwhile.
+end_epmd() {
+  if is_proc "${1:-}" epmd && ! epmd -names 2>/dev/null | grep -q '^name '; then kill "$1" 2>/dev/null || true; fi
+}
 ctl() { "$BIN/rabbitmqctl" -q -n "$NODE" "$@"; }
 
 write_config() {
@@ -92,7 +98,8 @@ cmd_start() {
   node_env; write_config
   rm -f "$DIR/started-by-us" "$DIR/pid" "$DIR/beam.pid"
   # An epmd still alive from our earlier (crashed) start stays ours to end.
-  local epmd_was_up=""; port_open 4369 && ! pid_alive "$(cat "$DIR/epmd.pid" 2>/dev/null)" && epmd_was_up=1
+  local epmd_was_up=""
+  if port_open 4369 && ! is_proc "$(cat "$DIR/epmd.pid" 2>/dev/null)" epmd; then epmd_was_up=1; rm -f "$DIR/epmd.pid"; fi
   # setsid: the node must outlive the caller's process group (CI jobs, Ctrl-C in a terminal).
   (cd "$DIR" && exec setsid nohup "$BIN/rabbitmq-server" >"$DIR/log/console.log" 2>&1 </dev/null) &
   local launcher=$! deadline=$((SECONDS + 120))
@@ -100,7 +107,8 @@ cmd_start() {
     if (( SECONDS >= deadline )) || ! pid_alive "$launcher"; then
       log "not ready (timeout or exited); last log lines:"
       tail -n 40 "$DIR/log/$NODE.log" "$DIR/log/console.log" >&2 2>/dev/null || true
-      pid_alive "$launcher" && kill "$launcher" 2>/dev/null
+      pid_alive "$launcher" && kill "$launcher" 2>/dev/null && sleep 2
+      [[ -n $epmd_was_up ]] || end_epmd "$(listener_pid 4369)"
       exit 1
     fi
     sleep 1
@@ -123,15 +131,13 @@ cmd_stop() {
   [[ -e "$DIR/started-by-us" ]] || { log "not started by us, leaving it alone"; return 0; }
   node_env
   local pid; pid="$(cat "$DIR/pid" 2>/dev/null || true)"
-  if pid_alive "$pid"; then
+  if is_proc "$pid" beam.smp; then
     timeout 60 "$BIN/rabbitmqctl" -q -n "$NODE" shutdown >/dev/null 2>&1 || log "shutdown failed, killing pid $pid"
     local deadline=$((SECONDS + 30))
     while pid_alive "$pid" && (( SECONDS < deadline )); do sleep 0.5; done
     if pid_alive "$pid"; then kill "$pid" 2>/dev/null || true; sleep 2; kill -9 "$pid" 2>/dev/null || true; fi
   fi
-  # End the epmd we spawned, unless another Erlang node registered with it meanwhile.
-  local epmd; epmd="$(cat "$DIR/epmd.pid" 2>/dev/null || true)"
-  if pid_alive "$epmd" && ! epmd -names 2>/dev/null | grep -q '^name '; then kill "$epmd" 2>/dev/null || true; fi
+  end_epmd "$(cat "$DIR/epmd.pid" 2>/dev/null || true)"
   rm -f "$DIR/started-by-us" "$DIR/pid" "$DIR/epmd.pid"
   log "stopped"
 }
@@ -139,7 +145,7 @@ cmd_stop() {
 cmd_status() {
   local pid="" by=external
   if ! port_open "$PORT"; then echo "rabbitmq: down"; return 3; fi
-  if [[ -e "$DIR/started-by-us" ]] && pid_alive "$(cat "$DIR/pid" 2>/dev/null)"; then
+  if [[ -e "$DIR/started-by-us" ]] && is_proc "$(cat "$DIR/pid" 2>/dev/null)" beam.smp; then
     pid="$(cat "$DIR/pid")"; by="started by us"
   else
     pid="$(listener_pid "$PORT")"
