@@ -36,20 +36,33 @@ livez() {
 install() {
   if [ ! -x /usr/lib/postgresql/15/bin/postgres ]; then
     log "installing postgresql-15 (apt)"
-    as_root apt-get update -qq && as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-15 >/dev/null
+    as_root apt-get update -qq && as_root env DEBIAN_FRONTEND=noninteractive \
+      apt-get install -y -qq -o DPkg::Lock::Timeout=300 postgresql-15 >/dev/null   # other scripts may hold the lock
   fi
   [ -x "$BIN" ] && return 0
-  # `go install ...@v1.24.2` gives a binary that panics at start (upstream #2982: build/version/version.txt
-  # is generated, not in the module). Built as a tool of our module (deploy/local/ferretdb/go.mod), the
-  # main module is not FerretDB, so version.go skips that check; the version just reads "unknown".
+  # Built as a tool of our pinned module (deploy/local/ferretdb/go.mod). The module lacks the generated
+  # build/version/version.txt, and version.go panics without it whenever the main package is FerretDB's
+  # (`go install ...@v1.24.2`, upstream #2982, and, checked with Go 1.26, a tool build too: build info names
+  # FerretDB as main module). The module cache is read-only (-overlay refuses it too), so build from a
+  # copy that has the file, via -replace in a scratch copy of our go.mod; deps stay those of our go.sum.
   log "building FerretDB v$FERRETDB_VERSION (go build, first time only)"
-  mkdir -p "$(dirname "$BIN")"
-  local tmp="$BIN.tmp.$$"
-  (cd "$HERE/ferretdb" && CGO_ENABLED=0 go build -trimpath -tags ferretdb_no_sqlite -o "$tmp" \
-    github.com/FerretDB/FerretDB/cmd/ferretdb)
+  local out; out="$(dirname "$BIN")"; mkdir -p "$out"
+  BUILD_TMP="$(mktemp -d "$out/build.XXXXXX")"; local tmp="$BUILD_TMP"
+  trap 'rm -rf "$BUILD_TMP"' EXIT
+  (
+    cd "$HERE/ferretdb"
+    go mod download github.com/FerretDB/FerretDB   # verified against our go.sum
+    cp -r "$(go list -m -f '{{.Dir}}' github.com/FerretDB/FerretDB)" "$tmp/src"
+    chmod -R u+w "$tmp/src"
+    echo "v$FERRETDB_VERSION" >"$tmp/src/build/version/version.txt"
+    cp go.mod go.sum "$tmp/"
+    go mod edit -modfile="$tmp/go.mod" -replace="github.com/FerretDB/FerretDB=$tmp/src"
+    CGO_ENABLED=0 go build -modfile="$tmp/go.mod" -buildvcs=false -trimpath -tags ferretdb_no_sqlite \
+      -o "$tmp/ferretdb" github.com/FerretDB/FerretDB/cmd/ferretdb
+  )
   # The panic happens in an init(), so --version proves the binary starts.
-  if ! "$tmp" --version >/dev/null 2>&1; then "$tmp" --version || true; rm -f "$tmp"; log "built binary does not start"; exit 1; fi
-  mv "$tmp" "$BIN"
+  "$tmp/ferretdb" --version >/dev/null || { log "built binary does not start"; exit 1; }
+  mv "$tmp/ferretdb" "$BIN"
 }
 
 start_postgres() {
@@ -80,7 +93,7 @@ SQL
 
 start() {
   mkdir -p "$DIR"
-  if port_open "$PORT"; then log "127.0.0.1:$PORT already answers; not starting FerretDB"; return 0; fi
+  if port_open "$PORT"; then log "127.0.0.1:$PORT already answers; not starting FerretDB ($(status))"; return 0; fi
   install
   start_postgres
   prepare_database
@@ -88,7 +101,7 @@ start() {
   # setsid: own session, so the caller's Ctrl-C / job end does not kill it; $! is ferretdb itself.
   setsid nohup "$BIN" --handler=postgresql --postgresql-url="$PG_URL" \
     --listen-addr="127.0.0.1:$PORT" --debug-addr="127.0.0.1:$DEBUG_PORT" --state-dir="$DIR/state" \
-    --telemetry=disable --log-level=warn >>"$DIR/ferretdb.log" 2>&1 </dev/null &
+    --telemetry=disable --log-level=warn >"$DIR/ferretdb.log" 2>&1 </dev/null &   # fresh log per start
   echo $! >"$DIR/pid"
   touch "$DIR/started-by-us"   # written now, so `stop` also cleans up a start that failed below
   local deadline=$((SECONDS + 60))

@@ -1,3 +1,5 @@
+// Pins FerretDB v1.24.2 and its dependencies for deploy/local/ferretdb.sh, which builds the
+// ferretdb binary from it (made with: go mod init; go get -tool ...FerretDB/cmd/ferretdb@v1.24.2).
 module luna-admin-bus/ferretdb-tool
 
 go 1.24
