@@ -40,7 +40,7 @@ cmd_install() {
   # The stamp holds the pom's hash: a changed dependency list re-resolves.
   local want; want="$(sha256sum "$POM" | cut -d' ' -f1)"
   if [[ -f "$HOME_DIR/.complete" && "$(cat "$HOME_DIR/.complete")" == "$want" ]]; then
-    return 0
+    log "kafka_2.13 $VERSION already installed in $LIBS"; return 0
   fi
   log "resolving kafka_2.13 $VERSION with Maven into $LIBS"
   mkdir -p "$HOME_DIR"
@@ -54,10 +54,17 @@ cmd_install() {
   # Swap in the finished folder only, so an interrupted run never looks complete.
   rm -f "$HOME_DIR/.complete"; rm -rf "$LIBS"; mv "$tmp" "$LIBS"
   echo "$want" >"$HOME_DIR/.complete"
+  log "kafka_2.13 $VERSION installed in $LIBS"
 }
 
 # Writes server.properties from the template and formats the log dir once.
 prepare() {
+  # Test data only: a different Kafka version (a downgrade cannot read newer
+  # metadata) starts from an empty, freshly formatted log dir.
+  if [[ -f "$STATE/data/meta.properties" && "$(cat "$STATE/data/.luna-version" 2>/dev/null)" != "$VERSION" ]]; then
+    log "data dir not formatted by kafka $VERSION; wiping $STATE/data"
+    rm -rf "$STATE/data"
+  fi
   mkdir -p "$STATE/data"
   sed -e "s|@PORT@|$PORT|g" -e "s|@CONTROLLER_PORT@|$CPORT|g" -e "s|@DATA_DIR@|$STATE/data|g" \
     "$HERE/kafka/server.properties.in" >"$STATE/server.properties"
@@ -68,7 +75,7 @@ prepare() {
     if java -cp "$LIBS/*" -Dlog4j2.configurationFile="$HERE/kafka/log4j2.properties" \
         -Dkafka.logs.dir="$STATE" "$cls" format --ignore-formatted \
         -t "$CLUSTER_ID" -c "$STATE/server.properties" >"$STATE/format.log" 2>&1; then
-      return 0
+      echo "$VERSION" >"$STATE/data/.luna-version"; return 0
     fi
     grep -q 'Could not find or load main class' "$STATE/format.log" || break
   done
@@ -119,6 +126,7 @@ cmd_stop() {
     if kill -0 "$pid" 2>/dev/null; then
       log "pid $pid ignored SIGTERM for ${STOP_TIMEOUT}s; sending SIGKILL"
       kill -KILL "$pid" 2>/dev/null || true
+      for _ in 1 2 3 4 5 6 7 8 9 10; do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
     fi
     log "stopped (pid $pid)"
   fi
