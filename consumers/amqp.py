@@ -44,12 +44,13 @@ class CommandConsumer:
 
     async def process(self, message: AbstractIncomingMessage) -> None:
         structlog.contextvars.clear_contextvars()
-        structlog.contextvars.bind_contextvars(queue=message.routing_key, message_id=message.message_id)
+        structlog.contextvars.bind_contextvars(routing_key=message.routing_key,
+                                               message_id=message.message_id)
         start = time.perf_counter()
         type_ = "unknown"
         try:
             try:
-                cmd = decode(message.body, message.message_id)
+                cmd = decode(message.body, message.message_id, message.type or message.routing_key)
             except Rejected as rejected:
                 type_ = rejected.type or "unknown"
                 structlog.contextvars.bind_contextvars(command_id=str(rejected.command_id), type=type_)

@@ -21,13 +21,13 @@ from uuid import UUID
 from pydantic import BaseModel
 
 from consumers.dispatch import HANDLERS
-from consumers.ports import Context, Deps, Handled, Handler
+from consumers.ports import Context, Deps, Handled, Handler, InboxStore, OutboxStore
 from contracts import ids
 from contracts.decode import Command, Rejected
 from contracts.envelope import DomainEvent, ResultEvent
 from contracts.errors import ErrorCode, PermanentError, ServerError
-from storage.inbox import Inbox, InboxRecord
-from storage.outbox import Outbox, OutboxEntry
+from storage.inbox import InboxRecord
+from storage.outbox import OutboxEntry
 
 
 @dataclass(frozen=True)
@@ -42,7 +42,7 @@ class Outcome:
 class Pipeline:
     """Inbox, handler, outbox, inbox record: see the module docstring for the order and why."""
 
-    def __init__(self, deps: Deps, inbox: Inbox, outbox: Outbox,
+    def __init__(self, deps: Deps, inbox: InboxStore, outbox: OutboxStore,
                  handlers: dict[str, Handler] | None = None,
                  on_outbox: Callable[[], None] | None = None) -> None:
         self._deps = deps

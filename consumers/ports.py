@@ -12,6 +12,8 @@ from pydantic import BaseModel
 
 from contracts import ids
 from storage.accounts import AccountRecord
+from storage.inbox import InboxRecord
+from storage.outbox import OutboxEntry
 
 
 class AccountStore(Protocol):
@@ -21,6 +23,20 @@ class AccountStore(Protocol):
     async def get(self, account_id: UUID) -> AccountRecord | None: ...
     async def find_by_email(self, email: str) -> AccountRecord | None: ...
     async def counts(self, account_id: UUID) -> dict[str, int]: ...
+
+
+class InboxStore(Protocol):
+    """Processed commands (see `storage.inbox`)."""
+
+    async def get(self, command_id: UUID) -> InboxRecord | None: ...
+    async def record(self, rec: InboxRecord) -> None: ...
+
+
+class OutboxStore(Protocol):
+    """Events waiting for Kafka (see `storage.outbox`)."""
+
+    async def add(self, entries: list[OutboxEntry]) -> None: ...
+    async def resend_result(self, command_id: UUID) -> int: ...
 
 
 class PasswordHasher(Protocol):

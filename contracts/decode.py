@@ -46,18 +46,22 @@ class Rejected(RejectedMessage):
         self.correlation_id = correlation_id
 
 
-def decode(body: bytes, message_id: str | None = None) -> Command:
+def decode(body: bytes, message_id: str | None = None, type_hint: str | None = None) -> Command:
     """Parse and validate one command message; raise `Rejected` with 12002, 12021 or 12022 (or a
-    field-specific code such as 11014 or 11015)."""
+    field-specific code such as 11014 or 11015).
+
+    `message_id` and `type_hint` (the AMQP properties, or the routing key) name the command in the
+    error result when the body itself cannot."""
     fallback_id = _uuid_or_none(message_id) or ids.for_body(body)
+    hint = type_hint if type_hint in COMMANDS else None
     try:
         raw = json.loads(body)
     except (ValueError, UnicodeDecodeError) as exc:
-        raise Rejected(ErrorCode.NOT_JSON, f"body is not JSON: {exc}", fallback_id, None, None) from None
+        raise Rejected(ErrorCode.NOT_JSON, f"body is not JSON: {exc}", fallback_id, hint, None) from None
     if not isinstance(raw, dict):
-        raise Rejected(ErrorCode.INVALID_PAYLOAD, "body: must be a JSON object", fallback_id, None, None)
+        raise Rejected(ErrorCode.INVALID_PAYLOAD, "body: must be a JSON object", fallback_id, hint, None)
     command_id = _uuid_or_none(raw.get("command_id")) or fallback_id
-    type_ = raw.get("type") if isinstance(raw.get("type"), str) else None
+    type_ = raw.get("type") if isinstance(raw.get("type"), str) else hint
     corr = raw.get("correlation_id") if isinstance(raw.get("correlation_id"), str) else None
     try:
         envelope = CommandEnvelope.model_validate(raw)

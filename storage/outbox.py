@@ -77,12 +77,13 @@ class Outbox:
 
 
 def _to_doc(e: OutboxEntry, seq: int) -> Doc:
+    # Headers as a sub-document, not pairs: FerretDB v1 rejects nested arrays.
     return {"_id": str(e.event_id), "stream": e.stream, "key": e.key, "value": e.value,
-            "headers": [list(h) for h in e.headers], "command_id": str(e.command_id), "kind": e.kind,
+            "headers": dict(e.headers), "command_id": str(e.command_id), "kind": e.kind,
             "seq": seq, "sent": False, "created_at": datetime.now(UTC)}
 
 
 def _from_doc(doc: Doc) -> OutboxEntry:
     return OutboxEntry(event_id=UUID(doc["_id"]), stream=doc["stream"], key=doc["key"],
-                       value=bytes(doc["value"]), headers=tuple((h[0], h[1]) for h in doc["headers"]),
+                       value=bytes(doc["value"]), headers=tuple(doc["headers"].items()),
                        command_id=UUID(doc["command_id"]), kind=doc["kind"])

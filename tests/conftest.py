@@ -105,7 +105,7 @@ async def eventually(check: Any, timeout_s: float = 20.0, interval_s: float = 0.
             return value
         if loop.time() > deadline:
             raise TimeoutError(f"condition not met within {timeout_s} s")
-        await asyncio.sleep(interval_s)  # noqa: sleep-ok - polling interval under a deadline
+        await asyncio.sleep(interval_s)  # the polling interval, under a deadline
 
 
 @pytest.fixture

@@ -87,6 +87,7 @@ async def test_non_json_is_an_error_result_and_is_parked(client: Any, results: A
     [res] = await results.wait_for(command_id=str(ids.for_body(body)))
     assert res["value"]["status"] == "error"
     assert res["value"]["error"]["error_code"] == 12002
+    assert res["value"]["type"] == "account.create.result"  # named after the routing key
 
     conn = await aio_pika.connect(settings.amqp.url.get_secret_value())
     async with conn:

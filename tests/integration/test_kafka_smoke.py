@@ -27,7 +27,8 @@ async def _read(bootstrap: str, topic: str, count: int, isolation: str) -> list[
 
 async def test_idempotent_producer_round_trip(settings: Settings) -> None:
     topic = f"{settings.prefix}.smoke-idem"
-    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka.bootstrap, enable_idempotence=True, acks="all")
+    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka.bootstrap,
+                                enable_idempotence=True, acks="all")
     await producer.start()
     try:
         for i in range(5):

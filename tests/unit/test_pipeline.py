@@ -23,7 +23,8 @@ class FakeAccounts:
         self.rows: dict[uuid.UUID, AccountRecord] = {}
 
     async def insert(self, rec: AccountRecord) -> None:
-        if rec.account_id in self.rows or any(r.email.lower() == rec.email.lower() for r in self.rows.values()):
+        taken = any(r.email.lower() == rec.email.lower() for r in self.rows.values())
+        if rec.account_id in self.rows or taken:
             raise Duplicate(str(rec.account_id))
         self.rows[rec.account_id] = rec
 
