@@ -1,10 +1,13 @@
-"""Account commands, the `account_info` / `account_stats` / `account` objects and account events."""
+"""Account commands, the `account_info` / `account_stats` / `account` objects."""
 
 from __future__ import annotations
 
+from typing import Any
 from uuid import UUID
 
-from contracts.base import Email, Inbound, Label, Outbound, Password
+from pydantic import Field
+
+from contracts.base import Email, Inbound, Label, Outbound, Paged, Password
 
 
 class AccountCreate(Inbound):
@@ -18,6 +21,48 @@ class AccountCreate(Inbound):
 
 class AccountGet(Inbound):
     """`account.get`: one account with its exact statistics."""
+
+    account_id: UUID
+
+
+class AccountList(Paged):
+    """`account.list` (version 2): accounts ordered by email; `email` matches a substring,
+    case-insensitively; `blocked` filters on the block flag (version 1 called it `status`)."""
+
+    email: str | None = Field(default=None, max_length=254)
+    organization_name: Label | None = None
+    blocked: bool | None = None
+
+
+def account_list_v1_to_v2(payload: dict[str, Any]) -> dict[str, Any]:
+    """Version 1 named the block filter `status` (as `account_info` does); version 2 says `blocked`."""
+    if "status" in payload:
+        payload = {k: v for k, v in payload.items() if k != "status"} | {"blocked": payload["status"]}
+    return payload
+
+
+class AccountBlock(Inbound):
+    """`account.block`: the account keeps its data but every command using it fails with 11004."""
+
+    account_id: UUID
+
+
+class AccountUnblock(Inbound):
+    """`account.unblock`: lifts a block."""
+
+    account_id: UUID
+
+
+class AccountUpdate(Inbound):
+    """`account.update`: a new organization name and/or password."""
+
+    account_id: UUID
+    organization_name: Label | None = None
+    password: Password | None = None
+
+
+class AccountDelete(Inbound):
+    """`account.delete`: removes the account and everything it owns (tasks stay as history)."""
 
     account_id: UUID
 
@@ -45,3 +90,25 @@ class Account(Outbound):
 
     info: AccountInfo
     stats: AccountStats
+
+
+class AccountPage(Outbound):
+    """The result of `account.list`."""
+
+    accounts: list[AccountInfo]
+    account_count: int
+
+
+class DeletedCounts(Outbound):
+    """What `account.delete` removed."""
+
+    persons: int
+    lists: int
+    faces: int
+    tokens: int
+
+
+class AccountDeleted(Outbound):
+    """The result of `account.delete`."""
+
+    deleted: DeletedCounts

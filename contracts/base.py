@@ -63,3 +63,14 @@ PageSize = Annotated[int, Field(ge=1, le=100)]
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+class Paged(Inbound):
+    """`page` ≥ 1 (default 1) and `page_size` 1–100 (default 10), as in the original."""
+
+    page: Page = 1
+    page_size: PageSize = 10
+
+
+class Empty(Outbound):
+    """The `{}` result of deletions."""
