@@ -14,15 +14,53 @@ from contracts import ids
 from storage.accounts import AccountRecord
 from storage.inbox import InboxRecord
 from storage.outbox import OutboxEntry
+from storage.tokens import TokenRecord
+
+Doc = dict[str, Any]
 
 
 class AccountStore(Protocol):
-    """What account handlers need from storage."""
+    """Accounts (see `storage.accounts`)."""
 
     async def insert(self, rec: AccountRecord) -> None: ...
     async def get(self, account_id: UUID) -> AccountRecord | None: ...
-    async def find_by_email(self, email: str) -> AccountRecord | None: ...
+    async def page(self, skip: int, limit: int, email: str | None, organization_name: str | None,
+                   blocked: bool | None) -> tuple[list[AccountRecord], int]: ...
+    async def update(self, account_id: UUID, **fields: Any) -> AccountRecord | None: ...
     async def counts(self, account_id: UUID) -> dict[str, int]: ...
+    async def begin_delete(self, account_id: UUID, command_id: UUID) -> dict[str, int] | None: ...
+    async def delete_owned(self, account_id: UUID, collection: str) -> list[Doc]: ...
+    async def finish_delete(self, account_id: UUID, command_id: UUID) -> None: ...
+
+
+class TokenStore(Protocol):
+    """Tokens (see `storage.tokens`)."""
+
+    async def insert(self, rec: TokenRecord) -> None: ...
+    async def get(self, token_id: UUID, deleted_by: UUID | None = None) -> TokenRecord | None: ...
+    async def page(self, account_id: UUID, skip: int, limit: int) -> tuple[list[TokenRecord], int]: ...
+    async def delete(self, token_id: UUID, command_id: UUID) -> bool: ...
+
+
+class LookupStore(Protocol):
+    """Cross-collection reads (see `storage.lookup`)."""
+
+    async def by_id(self, object_id: str) -> tuple[str, Doc] | None: ...
+    async def account_by_email(self, email: str) -> Doc | None: ...
+    async def totals(self) -> dict[str, object]: ...
+
+
+class SeriesReader(Protocol):
+    """Command counters (see `storage.series`)."""
+
+    async def query(self, since: datetime, until: datetime, step_s: int,
+                    outcome: str | None, type_prefix: str | None) -> list[Doc]: ...
+
+
+class SampleStore(Protocol):
+    """The image store's delete, as account and face deletion need it."""
+
+    async def delete(self, sample_id: str) -> bool: ...
 
 
 class InboxStore(Protocol):
@@ -47,11 +85,26 @@ class PasswordHasher(Protocol):
 
 
 @dataclass(frozen=True)
+class ServiceInfo:
+    """What the service commands report about the running service."""
+
+    version: str
+    config: dict[str, Any]
+    grafana_url: str
+
+
+@dataclass(frozen=True)
 class Deps:
-    """Everything a handler may use, built once by the composition root."""
+    """Everything a handler may use, built once by the composition root (unit tests pass fakes)."""
 
     accounts: AccountStore
     passwords: PasswordHasher
+    tokens: TokenStore
+    lookup: LookupStore
+    series: SeriesReader
+    images: SampleStore
+    service_key: bytes
+    info: ServiceInfo
 
 
 @dataclass(frozen=True)

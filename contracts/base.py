@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
 from contracts.errors import ErrorCode
@@ -46,10 +46,13 @@ def _utc(value: datetime) -> datetime:
     return value.astimezone(UTC)
 
 
-Label = Annotated[str, AfterValidator(_max_128)]
+# The limits are checked by after-validators (so they carry their own error codes) and published
+# in the JSON Schema by WithJsonSchema (so upstream teams see them).
+Label = Annotated[str, AfterValidator(_max_128), WithJsonSchema({"type": "string", "maxLength": 128})]
 """user_data, token_data, organization_name: at most 128 characters (11015)."""
 
-Password = Annotated[str, AfterValidator(_password)]
+Password = Annotated[str, AfterValidator(_password),
+                     WithJsonSchema({"type": "string", "minLength": 8, "maxLength": 32})]
 """8 to 32 characters (11014)."""
 
 Email = Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+$", max_length=254)]

@@ -87,7 +87,8 @@ class GcDetails(Outbound):
 class ReextractDetails(Outbound):
     """`taskReextractDetails`."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True,
+                              serialize_by_alias=True)
 
     reextracted: int = Field(alias="re-extract descriptors")
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from contextlib import AsyncExitStack
+from importlib.metadata import PackageNotFoundError, version
 from types import TracebackType
 
 import aio_pika
@@ -13,21 +14,34 @@ import structlog
 from pymongo.asynchronous.database import AsyncDatabase
 
 from consumers.amqp import CommandConsumer
+from consumers.counters import CommandCounters
 from consumers.parking import Parker
 from consumers.passwords import Argon2Hasher
 from consumers.pipeline import Pipeline
-from consumers.ports import Deps
+from consumers.ports import Deps, ServiceInfo
 from consumers.topology import declare
 from contracts.topology import Topology
 from producers.kafka import KafkaPublisher, ensure_topics
 from producers.relay import OutboxRelay
 from service.settings import Settings
 from storage.accounts import AccountRepository
+from storage.images import GridFsImageStore
 from storage.inbox import Inbox
+from storage.lookup import Lookup
 from storage.mongo import Doc, connect, ensure_indexes
 from storage.outbox import Outbox
+from storage.secrets import service_key
+from storage.series import SeriesStore
+from storage.tokens import TokenRepository
 
 log = structlog.get_logger("luna.service")
+
+
+def package_version() -> str:
+    try:
+        return version("luna-admin-bus")
+    except PackageNotFoundError:  # running from a source tree that was never installed
+        return "0.0.0"
 
 
 class Service:
@@ -43,6 +57,7 @@ class Service:
         self._tasks: list[asyncio.Task[None]] = []
         self.db: AsyncDatabase[Doc] | None = None
         self.relay: OutboxRelay | None = None
+        self.counters: CommandCounters | None = None
 
     async def __aenter__(self) -> Service:
         try:
@@ -76,13 +91,23 @@ class Service:
             channel = await conn.channel(publisher_confirms=True)
             await channel.set_qos(prefetch_count=s.amqp.prefetch)
             queues = await declare(channel, self.topology, s.amqp.delivery_limit)
-            deps = Deps(accounts=AccountRepository(db), passwords=Argon2Hasher())
+            deps = await self._deps(db)
             wake = self.relay.wake if self.relay else None
             pipeline = Pipeline(deps, Inbox(db), outbox, on_outbox=wake)
-            consumer = CommandConsumer(pipeline, Parker(channel, self.topology))
+            self.counters = counters = CommandCounters(SeriesStore(db))
+            self._tasks.append(asyncio.create_task(counters.run(self._stop), name="counters"))
+            consumer = CommandConsumer(pipeline, Parker(channel, self.topology),
+                                       on_done=lambda t, o, _d: counters.record(t, o.status))
             for q in queues:
                 self._tasks.append(asyncio.create_task(consumer.consume(q), name=f"consume:{q.name}"))
         log.info("started", roles=sorted(self.roles), prefix=self.topology.prefix)
+
+    async def _deps(self, db: AsyncDatabase[Doc]) -> Deps:
+        info = ServiceInfo(version=package_version(), config=self.settings.public(),
+                           grafana_url=self.settings.grafana_url)
+        return Deps(accounts=AccountRepository(db), passwords=Argon2Hasher(),
+                    tokens=TokenRepository(db), lookup=Lookup(db), series=SeriesStore(db),
+                    images=GridFsImageStore(db), service_key=await service_key(db), info=info)
 
     async def aclose(self) -> None:
         consumers = [t for t in self._tasks if t.get_name().startswith("consume:")]

@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 from pathlib import Path
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -52,6 +53,28 @@ async def _run(settings: Settings, roles: frozenset[str], demo: bool) -> None:
             t.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await t
+
+
+contract = typer.Typer(help="The wire contract: AsyncAPI document and JSON Schemas.")
+app.add_typer(contract, name="contract")
+
+
+@contract.command("export")
+def contract_export(
+        check: Annotated[bool, typer.Option(help="exit 1 if the committed files are stale")] = False,
+        out: Annotated[Path | None, typer.Option(help="output folder (default: contracts/)")] = None,
+) -> None:
+    """Write contracts/asyncapi.yaml and contracts/schemas/*.json from the models."""
+    from contracts import export
+
+    folder = out or Path(export.__file__).parent
+    if check:
+        stale = export.check(folder)
+        for name in stale:
+            typer.echo(f"stale: {name}", err=True)
+        raise typer.Exit(1 if stale else 0)
+    for path in export.export(folder):
+        typer.echo(str(path))
 
 
 def _stack(action: str) -> None:

@@ -50,6 +50,8 @@ class Settings(BaseSettings):
     amqp: AmqpSettings = AmqpSettings()
     kafka: KafkaSettings = KafkaSettings()
     log: LogSettings = LogSettings()
+    grafana_url: str = Field(default="http://127.0.0.1:3000/d/luna-admin-bus",
+                             description="where the dashboards of deploy/ are served")
 
     def public(self) -> dict[str, Any]:
         """The settings with every secret removed (for config.get and logs)."""

@@ -139,3 +139,28 @@ async def events(service: Any, settings: Settings) -> AsyncIterator[Any]:
 
     async with TopicReader(settings.kafka.bootstrap, service.topology.events_topic) as reader:
         yield reader
+
+
+@pytest.fixture
+def call(client: Any, results: Any) -> Any:
+    """`await call(type, payload)`: publish a command, return its result event's value."""
+    from service.client import envelope
+
+    async def _call(type_: str, payload: dict[str, Any] | None = None, *, version: int = 1,
+                    command_id: uuid.UUID | None = None) -> dict[str, Any]:
+        cmd = envelope(type_, payload or {}, command_id, version)
+        await client.publish(cmd)
+        hits = await results.wait_for(command_id=cmd["command_id"])
+        return dict(hits[0]["value"])
+
+    return _call
+
+
+def error_code(result: dict[str, Any]) -> int | None:
+    """The error code of a result value, None when it is ok."""
+    return None if result["error"] is None else int(result["error"]["error_code"])
+
+
+@pytest.fixture
+def code() -> Any:
+    return error_code

@@ -9,6 +9,8 @@ if [ "${CI:-}" = "true" ]; then
   trap 'bash deploy/local/stack.sh down' EXIT
 fi
 bash deploy/local/stack.sh up
+.venv/bin/ruff check .
+.venv/bin/mypy
 set +e
 .venv/bin/python -m pytest "$@"
 rc=$?

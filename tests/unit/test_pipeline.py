@@ -77,7 +77,9 @@ class FakeHasher:
 @pytest.fixture
 def parts() -> tuple[Pipeline, FakeAccounts, FakeInbox, FakeOutbox]:
     accounts, inbox, outbox = FakeAccounts(), FakeInbox(), FakeOutbox()
-    return Pipeline(Deps(accounts, FakeHasher()), inbox, outbox), accounts, inbox, outbox
+    deps = Deps(accounts=accounts, passwords=FakeHasher(), tokens=None, lookup=None, series=None,  # type: ignore[arg-type]
+                images=None, service_key=b"k", info=None)  # type: ignore[arg-type]
+    return Pipeline(deps, inbox, outbox), accounts, inbox, outbox
 
 
 def create(email: str = "a@b.c", command_id: str | None = None) -> Any:
