@@ -1,9 +1,12 @@
-"""The AMQP adapter: bytes in, one pipeline call, then ack / retry / park in one place.
+"""The AMQP adapter: bytes in, one pipeline call, then one acknowledgement policy (`process`):
 
-Acknowledgement policy (`_settle`): a command that reached a result (ok or a business error) is
-acked after its writes are durable; a message that can never be a command is parked, gets an
-error result and is acked; anything else is transient: the message is nacked back after a growing
-delay, and the queue's delivery limit dead-letters it once the limit is reached.
+- the command reached a result (ok, business error or duplicate): reply if asked, then ack;
+- the message can never be a command (bad JSON, unknown type, invalid payload, publisher not
+  allowed): park a copy with its reason, record the error result, ack;
+- anything else is transient: a copy goes to the next retry delay queue (or, past the last, to the
+  dead-letter queue with its history), then the original is acked.
+
+Every outcome is one log line. Per queue, messages are processed one at a time, in order.
 """
 
 from __future__ import annotations
@@ -11,70 +14,116 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
+from uuid import UUID
 
 import structlog
-from aio_pika.abc import AbstractIncomingMessage, AbstractQueue
+from aio_pika.abc import AbstractIncomingMessage, AbstractQueue, AbstractQueueIterator
 
-from consumers.parking import Parker
+from consumers.outlets import Outlets, attempts
 from consumers.pipeline import Outcome, Pipeline
-from contracts.decode import Rejected, decode
+from contracts.decode import Command, Rejected, decode
+from contracts.errors import ErrorCode
 
 log = structlog.get_logger("luna.consumer")
 
 
-def retry_delay(attempt: int) -> float:
-    """Seconds to hold a transiently failed message before handing it back: 0.2, 0.4, ... 10."""
-    return float(min(10.0, 0.2 * 2 ** max(0, attempt - 1)))
-
-
 class CommandConsumer:
-    """Consumes command queues one message at a time per queue, preserving publish order."""
+    """Consumes command queues; `stop()` ends consumption after the messages in hand."""
 
-    def __init__(self, pipeline: Pipeline, parker: Parker,
+    def __init__(self, pipeline: Pipeline, outlets: Outlets, allowed_publishers: frozenset[str] = frozenset(),
                  on_done: Callable[[str, Outcome, float], None] | None = None) -> None:
         self._pipeline = pipeline
-        self._parker = parker
+        self._outlets = outlets
+        self._allowed = allowed_publishers
         self._on_done = on_done or (lambda _t, _o, _d: None)
+        self._iterators: list[AbstractQueueIterator] = []
+        self.in_flight = 0
 
     async def consume(self, queue: AbstractQueue) -> None:
-        """Run until cancelled; in-flight work finishes before the iterator closes."""
+        """Run until `stop()`; the message being processed always finishes first."""
         async with queue.iterator() as messages:
+            self._iterators.append(messages)
             async for message in messages:
                 await self.process(message)
 
+    async def stop(self) -> None:
+        """Stop taking messages; unacked prefetched ones go back to their queue on close."""
+        for it in self._iterators:
+            await it.close()
+
     async def process(self, message: AbstractIncomingMessage) -> None:
         structlog.contextvars.clear_contextvars()
-        structlog.contextvars.bind_contextvars(routing_key=message.routing_key,
-                                               message_id=message.message_id)
+        structlog.contextvars.bind_contextvars(routing_key=message.routing_key, message_id=message.message_id)
         start = time.perf_counter()
+        self.in_flight += 1
         type_ = "unknown"
         try:
             try:
-                cmd = decode(message.body, message.message_id, message.type or message.routing_key)
+                cmd = self._admit(message)
             except Rejected as rejected:
                 type_ = rejected.type or "unknown"
                 structlog.contextvars.bind_contextvars(command_id=str(rejected.command_id), type=type_)
-                await self._parker.park(message, rejected)
+                await self._outlets.park(message, rejected)
                 outcome = await self._pipeline.reject(rejected)
             else:
                 type_ = cmd.type
                 structlog.contextvars.bind_contextvars(command_id=str(cmd.command_id), type=type_)
                 outcome = await self._pipeline.handle(cmd)
+            if message.reply_to and outcome.result is not None:
+                await self._outlets.reply(message, outcome.result)
         except Exception as exc:
-            await self._retry(message, exc)
+            await self._transient(message, exc, type_, start)
             return
+        finally:
+            self.in_flight -= 1
         await message.ack()
-        duration = time.perf_counter() - start
-        self._on_done(type_, outcome, duration)
+        self._done(type_, outcome, start)
+
+    def _admit(self, message: AbstractIncomingMessage) -> Command:
+        """Decode, then check the publisher: a publisher not on the allow-list gets 12010 (and
+        nothing is applied) whether or not its message was valid."""
+        try:
+            cmd = decode(message.body, message.message_id, message.type or message.routing_key)
+        except Rejected as rejected:
+            if self._allowed and message.user_id not in self._allowed:
+                raise _not_allowed(message, rejected.command_id, rejected.type, rejected.correlation_id) \
+                    from None
+            raise
+        if self._allowed and message.user_id not in self._allowed:
+            raise _not_allowed(message, cmd.command_id, cmd.type, cmd.envelope.correlation_id)
+        return cmd
+
+    async def _transient(self, message: AbstractIncomingMessage, exc: Exception, type_: str,
+                         start: float) -> None:
+        error = f"{type(exc).__name__}: {exc}"
+        went = await self._outlets.retry_or_dead_letter(message, error)
+        await message.ack()
+        outcome = Outcome("dead-letter" if went == "dead-letter" else "retry")
+        self._on_done(type_, outcome, time.perf_counter() - start)
+        log.warning("transient_failure", outcome=outcome.status, attempt=attempts(message) + 1,
+                    sent_to=went, error=error[:500], duration_ms=_ms(start))
+
+    def _done(self, type_: str, outcome: Outcome, start: float) -> None:
+        self._on_done(type_, outcome, time.perf_counter() - start)
         log.info("handled", outcome=outcome.status, error_code=outcome.error_code,
                  account_id=str(outcome.account_id) if outcome.account_id else None,
-                 duration_ms=round(duration * 1000, 2))
+                 duration_ms=_ms(start))
 
-    async def _retry(self, message: AbstractIncomingMessage, exc: Exception) -> None:
-        count = (message.headers or {}).get("x-delivery-count", 0)
-        attempt = (count if isinstance(count, int) else 0) + 1
-        delay = retry_delay(attempt)
-        log.warning("transient_failure", outcome="retry", attempt=attempt, retry_in_s=delay,
-                    error=f"{type(exc).__name__}: {exc}"[:500])
-        await asyncio.sleep(delay)
-        await message.nack(requeue=True)
+
+def _not_allowed(message: AbstractIncomingMessage, command_id: UUID, type_: str | None,
+                 corr: str | None) -> Rejected:
+    return Rejected(ErrorCode.PUBLISHER_NOT_ALLOWED, f"publisher {message.user_id!r} is not allowed",
+                    command_id, type_, corr)
+
+
+def _ms(start: float) -> float:
+    return round((time.perf_counter() - start) * 1000, 2)
+
+
+async def drain(consumer: CommandConsumer, tasks: list[asyncio.Task[None]], grace_s: float) -> None:
+    """Graceful stop: no new messages, in-flight ones finish within `grace_s`, then cancel."""
+    await consumer.stop()
+    _, pending = await asyncio.wait(tasks, timeout=grace_s)
+    for t in pending:
+        t.cancel()
+    await asyncio.gather(*pending, return_exceptions=True)

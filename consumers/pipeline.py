@@ -37,6 +37,7 @@ class Outcome:
     status: str  # ok | error | duplicate
     error_code: int | None = None
     account_id: UUID | None = None
+    result: bytes | None = None  # the result event's JSON, for an AMQP reply
 
 
 class Pipeline:
@@ -52,8 +53,8 @@ class Pipeline:
         self._on_outbox = on_outbox or (lambda: None)
 
     async def handle(self, cmd: Command) -> Outcome:
-        if await self._replayed(cmd.command_id):
-            return Outcome("duplicate")
+        if (stored := await self._replayed(cmd.command_id)) is not None:
+            return stored
         ctx = Context(command_id=cmd.command_id, now=datetime.now(UTC))
         handler = self._handlers.get(cmd.type)
         try:
@@ -61,29 +62,32 @@ class Pipeline:
                 raise PermanentError(ErrorCode.UNKNOWN_COMMAND, f"no handler for {cmd.type!r}")
             handled = await handler(cmd.payload, ctx, self._deps)
         except PermanentError as exc:
-            await self._finish(cmd.command_id, cmd.type, cmd.envelope.correlation_id,
-                               exc.to_server_error(), None, ctx.now)
-            return Outcome("error", int(exc.code))
-        await self._finish(cmd.command_id, cmd.type, cmd.envelope.correlation_id, None, handled, ctx.now)
-        return Outcome("ok", account_id=handled.key)
+            result = await self._finish(cmd.command_id, cmd.type, cmd.envelope.correlation_id,
+                                        exc.to_server_error(), None, ctx.now)
+            return Outcome("error", int(exc.code), result=result)
+        result = await self._finish(cmd.command_id, cmd.type, cmd.envelope.correlation_id, None,
+                                    handled, ctx.now)
+        return Outcome("ok", account_id=handled.key, result=result)
 
     async def reject(self, rejected: Rejected) -> Outcome:
         """The error result of a message that never became a valid command (it is parked too)."""
-        if await self._replayed(rejected.command_id):
-            return Outcome("duplicate", int(rejected.code))
-        await self._finish(rejected.command_id, rejected.type or "unknown", rejected.correlation_id,
-                           rejected.to_server_error(), None, datetime.now(UTC))
-        return Outcome("error", int(rejected.code))
+        if (stored := await self._replayed(rejected.command_id)) is not None:
+            return stored
+        result = await self._finish(rejected.command_id, rejected.type or "unknown",
+                                    rejected.correlation_id, rejected.to_server_error(), None,
+                                    datetime.now(UTC))
+        return Outcome("error", int(rejected.code), result=result)
 
-    async def _replayed(self, command_id: UUID) -> bool:
+    async def _replayed(self, command_id: UUID) -> Outcome | None:
+        """For a command already done: queue its stored result again and return it."""
         if await self._inbox.get(command_id) is None:
-            return False
+            return None
         await self._outbox.resend_result(command_id)
         self._on_outbox()
-        return True
+        return Outcome("duplicate", result=await self._outbox.result_of(command_id))
 
     async def _finish(self, command_id: UUID, type_: str, correlation_id: str | None,
-                      error: ServerError | None, handled: Handled | None, now: datetime) -> None:
+                      error: ServerError | None, handled: Handled | None, now: datetime) -> bytes:
         result_id = ids.derive(command_id, "result")
         result = ResultEvent(event_id=result_id, type=f"{type_}.result", command_id=command_id,
                              correlation_id=correlation_id, status="error" if error else "ok",
@@ -96,6 +100,7 @@ class Pipeline:
         await self._outbox.add(entries)
         await self._inbox.record(InboxRecord(command_id, type_, result.status, result_id, now))
         self._on_outbox()
+        return entries[-1].value
 
 
 def _domain_events(command_id: UUID, handled: Handled | None,

@@ -1,9 +1,12 @@
 """Declares the RabbitMQ side of `contracts.topology.Topology`; idempotent.
 
-Command queues are quorum queues with an explicit `x-delivery-limit` (RabbitMQ 3.x has no default)
-and at-least-once dead-lettering into the dead-letter queue, so a message that keeps failing
-transiently ends in the DLQ, never in a loop and never nowhere. Commands whose type matches no
-binding go through the alternate exchange to the `unrouted` queue and get 12021.
+- Command queues are quorum queues with an explicit `x-delivery-limit` (RabbitMQ 3.x has no
+  default) and at-least-once dead-lettering: a message whose consumer keeps dying mid-way ends in
+  the dead-letter queue instead of looping.
+- Commands whose type matches no binding go through the alternate exchange to the `unrouted`
+  queue, where they get 12021 like any other unknown type.
+- Retry level n is a fanout exchange and a queue with a TTL; expired messages are dead-lettered
+  back into the commands exchange with their original routing key.
 """
 
 from __future__ import annotations
@@ -21,8 +24,9 @@ def command_queue_arguments(topo: Topology, delivery_limit: int) -> FieldTable:
             "x-dead-letter-strategy": "at-least-once", "x-overflow": "reject-publish"}
 
 
-async def declare(channel: AbstractChannel, topo: Topology, delivery_limit: int) -> list[AbstractQueue]:
-    """Declare exchanges and queues; return the command queues to consume."""
+async def declare(channel: AbstractChannel, topo: Topology, delivery_limit: int,
+                  retry_delays_ms: list[int]) -> tuple[list[AbstractQueue], AbstractQueue]:
+    """Declare exchanges and queues; return the command queues and the dead-letter queue."""
     quorum: FieldTable = {"x-queue-type": "quorum"}
     unrouted_x = await channel.declare_exchange(topo.unrouted_exchange, ExchangeType.FANOUT, durable=True)
     commands_x = await channel.declare_exchange(
@@ -32,6 +36,12 @@ async def declare(channel: AbstractChannel, topo: Topology, delivery_limit: int)
     dlq = await channel.declare_queue(topo.dead_letter_queue, durable=True, arguments=quorum)
     await dlq.bind(dead_x)
     await channel.declare_queue(topo.parking_queue, durable=True, arguments=quorum)
+    for attempt, delay_ms in enumerate(retry_delays_ms, start=1):
+        retry_x = await channel.declare_exchange(topo.retry_exchange(attempt), ExchangeType.FANOUT,
+                                                 durable=True)
+        retry_q = await channel.declare_queue(topo.retry_queue(attempt), durable=True, arguments={
+            "x-message-ttl": delay_ms, "x-dead-letter-exchange": topo.commands_exchange})
+        await retry_q.bind(retry_x)
     args = command_queue_arguments(topo, delivery_limit)
     queues = []
     for area, patterns in AREAS.items():
@@ -42,4 +52,4 @@ async def declare(channel: AbstractChannel, topo: Topology, delivery_limit: int)
     unrouted = await channel.declare_queue(topo.unrouted_queue, durable=True, arguments=args)
     await unrouted.bind(unrouted_x)
     queues.append(unrouted)
-    return queues
+    return queues, dlq

@@ -39,6 +39,15 @@ class Topology:
     def dead_letter_exchange(self) -> str:
         return f"{self.prefix}.dead-letter"
 
+    def retry_exchange(self, attempt: int) -> str:
+        """Fanout exchange in front of the delay queue of the `attempt`-th retry."""
+        return f"{self.prefix}.retry.{attempt}"
+
+    def retry_queue(self, attempt: int) -> str:
+        """Holds a failed command for the attempt's delay, then dead-letters it back to the
+        commands exchange with its original routing key."""
+        return f"{self.prefix}.retry.{attempt}"
+
     def queue(self, area: str) -> str:
         return f"{self.prefix}.{area}"
 

@@ -23,7 +23,13 @@ class AmqpSettings(BaseModel):
 
     url: SecretStr = SecretStr("amqp://guest:guest@127.0.0.1:5672/")
     prefetch: int = Field(default=100, ge=1)
-    delivery_limit: int = Field(default=10, ge=1, description="deliveries before a message is dead-lettered")
+    delivery_limit: int = Field(default=10, ge=1,
+                                description="deliveries before RabbitMQ itself dead-letters a message")
+    retry_delays_ms: list[int] = Field(default=[1000, 5000, 30000, 120000], max_length=10,
+                                       description="delay before each retry of a transient failure; "
+                                                   "after the last, the dead-letter queue")
+    allowed_publishers: list[str] = Field(default_factory=list,
+                                          description="AMQP users allowed to publish commands (empty: all)")
 
 
 class KafkaSettings(BaseModel):
@@ -31,6 +37,12 @@ class KafkaSettings(BaseModel):
 
     bootstrap: str = "127.0.0.1:9092"
     partitions: int = Field(default=3, ge=1)
+
+
+class FaceSettings(BaseModel):
+    """The face engine (detection, alignment, descriptors) in worker processes."""
+
+    workers: int = Field(default=1, ge=1, description="face worker processes (each holds the dlib models)")
 
 
 class LogSettings(BaseModel):
@@ -49,7 +61,10 @@ class Settings(BaseSettings):
     mongo: MongoSettings = MongoSettings()
     amqp: AmqpSettings = AmqpSettings()
     kafka: KafkaSettings = KafkaSettings()
+    faces: FaceSettings = FaceSettings()
     log: LogSettings = LogSettings()
+    shutdown_grace_s: float = Field(default=20.0, ge=0,
+                                    description="how long in-flight messages may take on SIGTERM")
     grafana_url: str = Field(default="http://127.0.0.1:3000/d/luna-admin-bus",
                              description="where the dashboards of deploy/ are served")
 

@@ -53,10 +53,22 @@ class Outbox:
                 raise
 
     async def resend_result(self, command_id: UUID) -> int:
-        """Queue the stored result of a command for publishing again (same event id)."""
-        res = await self._col.update_many({"command_id": str(command_id), "kind": "result"},
-                                          {"$set": {"sent": False, "seq": time.time_ns()}})
-        return res.matched_count
+        """Queue the stored result of a command for publishing once more, as a copy with the same
+        event id and bytes. A copy, not a reset of the original's `sent` flag: a reset would merge
+        with a first publish still pending and the redelivery would go unanswered."""
+        doc = await self._col.find_one({"command_id": str(command_id), "kind": "result"})
+        if doc is None:
+            return 0
+        seq = time.time_ns()
+        copy = {**doc, "_id": f"{doc['_id']}:resend:{seq}", "kind": "resend", "seq": seq, "sent": False,
+                "created_at": datetime.now(UTC)}
+        await self._col.insert_one(copy)
+        return 1
+
+    async def result_of(self, command_id: UUID) -> bytes | None:
+        """The stored result event of a command (what its first processing published)."""
+        doc = await self._col.find_one({"command_id": str(command_id), "kind": "result"})
+        return None if doc is None else bytes(doc["value"])
 
     async def pending(self, limit: int) -> list[tuple[str, int, OutboxEntry]]:
         """The oldest unsent entries, each with its `_id` and the `seq` it had when read."""
@@ -64,7 +76,7 @@ class Outbox:
         return [(doc["_id"], int(doc["seq"]), _from_doc(doc)) async for doc in cursor]
 
     async def mark_sent(self, sent: list[tuple[str, int]]) -> None:
-        """Mark entries sent, unless they were queued again (new `seq`) since they were read."""
+        """Mark entries sent (matching the `seq` read, should an entry have been re-queued)."""
         if sent:
             now = datetime.now(UTC)
             await self._col.bulk_write([UpdateOne({"_id": i, "seq": seq},
@@ -78,12 +90,13 @@ class Outbox:
 
 def _to_doc(e: OutboxEntry, seq: int) -> Doc:
     # Headers as a sub-document, not pairs: FerretDB v1 rejects nested arrays.
-    return {"_id": str(e.event_id), "stream": e.stream, "key": e.key, "value": e.value,
+    return {"_id": str(e.event_id), "event_id": str(e.event_id), "stream": e.stream, "key": e.key,
+            "value": e.value,
             "headers": dict(e.headers), "command_id": str(e.command_id), "kind": e.kind,
             "seq": seq, "sent": False, "created_at": datetime.now(UTC)}
 
 
 def _from_doc(doc: Doc) -> OutboxEntry:
-    return OutboxEntry(event_id=UUID(doc["_id"]), stream=doc["stream"], key=doc["key"],
+    return OutboxEntry(event_id=UUID(doc["event_id"]), stream=doc["stream"], key=doc["key"],
                        value=bytes(doc["value"]), headers=tuple(doc["headers"].items()),
                        command_id=UUID(doc["command_id"]), kind=doc["kind"])
