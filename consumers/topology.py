@@ -12,7 +12,7 @@
 from __future__ import annotations
 
 from aio_pika import ExchangeType
-from aio_pika.abc import AbstractChannel, AbstractQueue
+from aio_pika.abc import AbstractChannel, AbstractExchange, AbstractQueue
 from pamqp.common import FieldTable
 
 from contracts.topology import AREAS, Topology
@@ -25,8 +25,11 @@ def command_queue_arguments(topo: Topology, delivery_limit: int) -> FieldTable:
 
 
 async def declare(channel: AbstractChannel, topo: Topology, delivery_limit: int,
-                  retry_delays_ms: list[int]) -> tuple[list[AbstractQueue], AbstractQueue]:
-    """Declare exchanges and queues; return the command queues and the dead-letter queue."""
+                  retry_delays_ms: list[int], shards: int = 0) -> tuple[list[AbstractQueue], AbstractQueue]:
+    """Declare exchanges and queues; return the command queues and the dead-letter queue.
+
+    `shards` > 0 replaces the per-area queues by that many single-active-consumer queues behind a
+    consistent-hash exchange (bound to the commands exchange, so publishers change nothing)."""
     quorum: FieldTable = {"x-queue-type": "quorum"}
     unrouted_x = await channel.declare_exchange(topo.unrouted_exchange, ExchangeType.FANOUT, durable=True)
     commands_x = await channel.declare_exchange(
@@ -43,6 +46,8 @@ async def declare(channel: AbstractChannel, topo: Topology, delivery_limit: int,
             "x-message-ttl": delay_ms, "x-dead-letter-exchange": topo.commands_exchange})
         await retry_q.bind(retry_x)
     args = command_queue_arguments(topo, delivery_limit)
+    if shards > 0:
+        return await _shards(channel, topo, commands_x, args, shards), dlq
     queues = []
     for area, patterns in AREAS.items():
         queue = await channel.declare_queue(topo.queue(area), durable=True, arguments=args)
@@ -53,3 +58,20 @@ async def declare(channel: AbstractChannel, topo: Topology, delivery_limit: int,
     await unrouted.bind(unrouted_x)
     queues.append(unrouted)
     return queues, dlq
+
+
+async def _shards(channel: AbstractChannel, topo: Topology, commands_x: AbstractExchange, args: FieldTable,
+                  shards: int) -> list[AbstractQueue]:
+    """N queues, each with one active consumer at a time: N workers share the load, and one
+    account's commands (same `account_id` header, same shard) are applied in publish order.
+    Commands without the header all hash alike, onto one shard."""
+    hash_x = await channel.declare_exchange(topo.hash_exchange, "x-consistent-hash", durable=True,
+                                            arguments={"hash-header": "account_id"})
+    await hash_x.bind(commands_x, routing_key="#")
+    queues = []
+    for i in range(shards):
+        queue = await channel.declare_queue(topo.shard_queue(i), durable=True,
+                                            arguments={**args, "x-single-active-consumer": True})
+        await queue.bind(hash_x, routing_key="1")  # the weight of this queue on the hash ring
+        queues.append(queue)
+    return queues

@@ -39,6 +39,15 @@ class Topology:
     def dead_letter_exchange(self) -> str:
         return f"{self.prefix}.dead-letter"
 
+    @property
+    def hash_exchange(self) -> str:
+        """Consistent-hash exchange behind the commands exchange (sharded mode): hashes on the
+        `account_id` header so each account's commands stay on one shard queue, in order."""
+        return f"{self.prefix}.commands.by-account"
+
+    def shard_queue(self, index: int) -> str:
+        return f"{self.prefix}.shard.{index}"
+
     def retry_exchange(self, attempt: int) -> str:
         """Fanout exchange in front of the delay queue of the `attempt`-th retry."""
         return f"{self.prefix}.retry.{attempt}"

@@ -13,6 +13,7 @@ import structlog
 
 from contracts.topology import Topology
 from producers.kafka import KafkaPublisher, Record
+from storage.lease import Lease
 from storage.outbox import Outbox
 
 log = structlog.get_logger("luna.relay")
@@ -22,7 +23,11 @@ class OutboxRelay:
     """Drains the outbox into Kafka; `wake()` makes it look at once instead of at the next poll."""
 
     def __init__(self, outbox: Outbox, publisher: KafkaPublisher, topo: Topology,
-                 batch: int = 500, poll_s: float = 0.25) -> None:
+                 batch: int = 500, poll_s: float = 0.25, lease: Lease | None = None) -> None:
+        """With a `lease`, only the relay holding it publishes (one per deployment)."""
+        self._lease = lease
+        self._renewed_at = -1e9
+        self._leading = lease is None
         self._outbox = outbox
         self._publisher = publisher
         self._topo = topo
@@ -51,6 +56,9 @@ class OutboxRelay:
         failures = 0
         while not stop.is_set():
             try:
+                if not await self._lead():
+                    await self._pause(stop, 1.0)
+                    continue
                 sent = await self.drain_once()
                 failures = 0
             except Exception as exc:
@@ -61,8 +69,24 @@ class OutboxRelay:
             if sent == 0:
                 await self._pause(stop, self._poll_s)
         with contextlib.suppress(Exception):  # best effort at shutdown; the rest goes next start
-            while await self.drain_once():
-                pass
+            if self._leading:
+                while await self.drain_once():
+                    pass
+            if self._lease is not None and self._leading:
+                await self._lease.release()
+
+    async def _lead(self) -> bool:
+        """Hold (renew) the lease every few seconds; without a lease, always lead."""
+        if self._lease is None:
+            return True
+        now = asyncio.get_running_loop().time()
+        if now - self._renewed_at > 2.0:
+            was = self._leading
+            self._leading = await self._lease.hold()
+            self._renewed_at = now
+            if self._leading != was:
+                log.info("relay_lease", leading=self._leading, owner=self._lease.owner)
+        return self._leading
 
     async def _pause(self, stop: asyncio.Event, seconds: float) -> None:
         waits = [asyncio.ensure_future(self._wake.wait()), asyncio.ensure_future(stop.wait())]

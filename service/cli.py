@@ -97,3 +97,7 @@ def services_down() -> None:
 def services_status() -> None:
     """Say which servers answer."""
     _stack("status")
+
+
+if __name__ == "__main__":
+    app()

@@ -39,6 +39,9 @@ class BusClient:
             routing_key = routing_key or command["type"]
             properties.setdefault("message_id", command["command_id"])
             properties.setdefault("type", command["type"])
+            account_id = command.get("payload", {}).get("account_id")
+            if account_id:  # the shard key: one account's commands stay in order
+                properties["headers"] = {"account_id": str(account_id), **properties.get("headers", {})}
         else:
             body = command
         exchange = await self._channel.get_exchange(self.topo.commands_exchange, ensure=False)

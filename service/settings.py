@@ -28,6 +28,14 @@ class AmqpSettings(BaseModel):
     retry_delays_ms: list[int] = Field(default=[1000, 5000, 30000, 120000], max_length=10,
                                        description="delay before each retry of a transient failure; "
                                                    "after the last, the dead-letter queue")
+    shards: int = Field(default=0, ge=0, le=64,
+                        description="0: one queue per area; N: N account-hashed single-active-consumer "
+                                    "queues for per-account order across worker processes")
+    own_shards: list[int] = Field(default_factory=list,
+                                  description="shards this worker consumes (empty: all). Single-active-"
+                                              "consumer makes the first subscriber of a shard its only "
+                                              "consumer, so give workers disjoint sets to share load; "
+                                              "overlapping sets make standbys that take over on failure")
     allowed_publishers: list[str] = Field(default_factory=list,
                                           description="AMQP users allowed to publish commands (empty: all)")
 
@@ -37,6 +45,8 @@ class KafkaSettings(BaseModel):
 
     bootstrap: str = "127.0.0.1:9092"
     partitions: int = Field(default=3, ge=1)
+    relay_lease_s: float = Field(default=10.0, gt=2.0,
+                                 description="a relay that stops renewing is replaced after this long")
 
 
 class FaceSettings(BaseModel):
