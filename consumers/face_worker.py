@@ -9,7 +9,14 @@ worker loads the models once, at its start.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import ctypes
+import ctypes.util
 import multiprocessing
+import os
+import signal
+import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -24,6 +31,7 @@ from consumers.samples import Sample
 from contracts.errors import ErrorCode, PermanentError, TransientError
 
 T = TypeVar("T")
+PR_SET_PDEATHSIG = 1
 
 
 class FaceEngine(Protocol):
@@ -69,7 +77,7 @@ class FaceWorker:
     def _new_pool(self) -> ProcessPoolExecutor:
         # spawn, not fork: the parent runs threads (asyncio, drivers) that fork would copy mid-state.
         return ProcessPoolExecutor(self._workers, mp_context=multiprocessing.get_context("spawn"),
-                                   initializer=dlib_models.warm)
+                                   initializer=_init_worker, initargs=(os.getpid(),))
 
     async def _run(self, fn: Callable[..., T], *args: Any) -> T:
         pool = self._pool
@@ -114,3 +122,27 @@ def _call(fn: Callable[..., T], *args: Any) -> T | _Failed:
 
 def _descriptor(version: str, sample: Sample) -> Descriptor:
     return get_extractor(version).descriptor(sample)
+
+
+def _init_worker(parent_pid: int) -> None:
+    """Tie the worker's life to the service process, then load the models. Without this, a
+    SIGKILLed service (OOM killer, `kill -9`, a crashed pod sidecar) leaves its workers running
+    as orphans, each holding the models in memory."""
+    _die_with_parent(parent_pid)
+    dlib_models.warm()
+
+
+def _die_with_parent(parent_pid: int) -> None:
+    with contextlib.suppress(OSError, AttributeError):
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)  # Linux: the kernel kills us when it dies
+    if os.getppid() != parent_pid:  # the parent died before prctl took effect
+        os._exit(1)
+    threading.Thread(target=_watch_parent, args=(parent_pid,), daemon=True).start()
+
+
+def _watch_parent(parent_pid: int) -> None:
+    """Portable fallback where prctl is missing: notice re-parenting within a second."""
+    while os.getppid() == parent_pid:
+        time.sleep(1.0)
+    os._exit(1)

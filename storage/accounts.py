@@ -79,8 +79,8 @@ class AccountRepository:
         return None if doc is None else _from_doc(doc)
 
     async def counts(self, account_id: UUID) -> dict[str, int]:
-        """Exact per-account counts, computed now from the store."""
-        flt = {"account_id": str(account_id)}
+        """Exact per-account counts, computed now from the store (tombstones are not counted)."""
+        flt = {"account_id": str(account_id), **LIVE}
         async with translated():
             return {
                 "person_count": await self._db.persons.count_documents(flt),

@@ -35,14 +35,14 @@ class Lookup:
     async def totals(self) -> dict[str, object]:
         db = self._db
         async with translated():
-            versions = await db.faces.distinct("descriptor_versions")
+            versions = await db.faces.distinct("descriptor_versions", LIVE)
             return {
                 "accounts": await db.accounts.count_documents(LIVE),
                 "blocked_accounts": await db.accounts.count_documents({"blocked": True}),
-                "persons": await db.persons.count_documents({}),
-                "lists": await db.lists.count_documents({}),
-                "faces": await db.faces.count_documents({}),
-                "descriptors": {v: await db.faces.count_documents({"descriptor_versions": v})
+                "persons": await db.persons.count_documents(LIVE),
+                "lists": await db.lists.count_documents(LIVE),
+                "faces": await db.faces.count_documents(LIVE),
+                "descriptors": {v: await db.faces.count_documents({"descriptor_versions": v, **LIVE})
                                 for v in sorted(versions)},
                 "tokens": await db.tokens.count_documents(LIVE),
                 "tasks": {s: await db.tasks.count_documents({"status": s}) for s in TASK_STATUSES},

@@ -28,3 +28,7 @@ async def ensure_indexes(db: AsyncDatabase[Doc]) -> None:
     await db.inbox.create_index([("processed_at", ASCENDING)], name="by_time")
     for name in ("persons", "lists", "faces", "tokens"):
         await db[name].create_index([("account_id", ASCENDING)], name="by_account")
+    # count_object_in_list counts members by `lists`; a person's faces are found by `person_id`.
+    for name in ("persons", "faces"):
+        await db[name].create_index([("lists", ASCENDING)], name="by_list")
+    await db.faces.create_index([("person_id", ASCENDING)], name="by_person")

@@ -12,7 +12,8 @@ from consumers.ports import Context, Deps, Handled
 from contracts import service as c
 from contracts.accounts import AccountStats
 
-_HIDDEN = {"password_hash", "secret_sha256", "email_lower", "created_by", "deleted_by", "deleting"}
+_HIDDEN = {"password_hash", "secret_sha256", "email_lower", "created_by", "deleted_by", "deleting",
+           "list_marks"}
 
 
 def _public(kind: str, doc: dict[str, Any]) -> dict[str, Any]:
