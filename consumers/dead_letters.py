@@ -72,7 +72,12 @@ class AmqpReplayer:
                                if k not in RETRY_HEADERS and isinstance(v, str | int)}
         headers["x-replayed-at"] = datetime.now(UTC).isoformat()
         props = rec.properties
-        exchange = await self._channel.get_exchange(self._topo.commands_exchange, ensure=False)
+        # Task parts go back to their internal queue (through the default exchange), commands to
+        # the commands exchange to be routed by type again.
+        if rec.routing_key == self._topo.task_parts_queue:
+            exchange = self._channel.default_exchange
+        else:
+            exchange = await self._channel.get_exchange(self._topo.commands_exchange, ensure=False)
         await exchange.publish(Message(rec.body, headers=headers, message_id=rec.message_id,
                                        content_type=props.get("content_type"), type=props.get("type"),
                                        correlation_id=props.get("correlation_id"),

@@ -46,6 +46,7 @@ async def declare(channel: AbstractChannel, topo: Topology, delivery_limit: int,
             "x-message-ttl": delay_ms, "x-dead-letter-exchange": topo.commands_exchange})
         await retry_q.bind(retry_x)
     args = command_queue_arguments(topo, delivery_limit)
+    await channel.declare_queue(topo.task_parts_queue, durable=True, arguments=args)
     if shards > 0:
         return await _shards(channel, topo, commands_x, args, shards), dlq
     queues = []

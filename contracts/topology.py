@@ -69,6 +69,11 @@ class Topology:
         return f"{self.prefix}.unrouted"
 
     @property
+    def task_parts_queue(self) -> str:
+        """Internal: the parts of long tasks, consumed by task workers (not for publishers)."""
+        return f"{self.prefix}.task-parts"
+
+    @property
     def parking_queue(self) -> str:
         """Permanently rejected raw messages, kept with their reason in headers."""
         return f"{self.prefix}.parking"
