@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from consumers.handlers import accounts, service, tokens
+from consumers.handlers import accounts, dlq, faces, lists, persons, service, tasks, tokens
 from consumers.ports import Handler
 
 HANDLERS: dict[str, Handler] = {
@@ -17,10 +17,36 @@ HANDLERS: dict[str, Handler] = {
     "token.list": tokens.list_tokens,
     "token.get": tokens.get_token,
     "token.delete": tokens.delete_token,
+    "list.create": lists.create_list,
+    "list.get": lists.get_list,
+    "list.list": lists.list_lists,
+    "list.update": lists.update_list,
+    "list.delete": lists.delete_list,
+    "list.attach": lists.attach,
+    "list.detach": lists.detach,
+    "person.create": persons.create_person,
+    "person.get": persons.get_person,
+    "person.list": persons.list_persons,
+    "person.update": persons.update_person,
+    "person.delete": persons.delete_person,
+    "person.link_face": persons.link_face,
+    "person.unlink_face": persons.unlink_face,
+    "face.create": faces.create_face,
+    "face.get": faces.get_face,
+    "face.list": faces.list_faces,
+    "face.delete": faces.delete_face,
     "search": service.search,
     "stats.get": service.get_stats,
     "stats.series": service.series,
     "version.get": service.version,
     "config.get": service.config,
     "grafana.get": service.grafana,
+    "task.gc.start": tasks.start_gc,
+    "task.reextract.start": tasks.start_reextract,
+    "task.get": tasks.get_task,
+    "task.list": tasks.list_tasks,
+    "task.errors": tasks.task_errors,
+    "task.cancel": tasks.cancel_task,
+    "dlq.list": dlq.list_dead_letters,
+    "dlq.replay": dlq.replay,
 }

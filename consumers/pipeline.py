@@ -96,6 +96,7 @@ class Pipeline:
         key = str(handled.key) if handled and handled.key else str(command_id)
         entries = [_entry("events", ev_key, event, command_id, "event")
                    for ev_key, event in _domain_events(command_id, handled, now)]
+        entries[:0] = handled.records if handled else []
         entries.append(_entry("results", key, result, command_id, "result"))
         await self._outbox.add(entries)
         await self._inbox.record(InboxRecord(command_id, type_, result.status, result_id, now))

@@ -5,16 +5,23 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from uuid import UUID
 
 from pydantic import BaseModel
 
+from consumers.ports_faces import FaceStore, ListStore, PersonStore
+from consumers.ports_tasks import PartQueue, TaskFaceStore, TaskStore
 from contracts import ids
 from storage.accounts import AccountRecord
+from storage.dead_letters import DeadLetterRecord
+from storage.images import ImageStore
 from storage.inbox import InboxRecord
 from storage.outbox import OutboxEntry
 from storage.tokens import TokenRecord
+
+if TYPE_CHECKING:  # the worker module loads dlib; handlers need only the interface
+    from consumers.face_worker import FaceEngine
 
 Doc = dict[str, Any]
 
@@ -57,12 +64,6 @@ class SeriesReader(Protocol):
                     outcome: str | None, type_prefix: str | None) -> list[Doc]: ...
 
 
-class SampleStore(Protocol):
-    """The image store's delete, as account and face deletion need it."""
-
-    async def delete(self, sample_id: str) -> bool: ...
-
-
 class InboxStore(Protocol):
     """Processed commands (see `storage.inbox`)."""
 
@@ -75,6 +76,7 @@ class OutboxStore(Protocol):
 
     async def add(self, entries: list[OutboxEntry]) -> None: ...
     async def resend_result(self, command_id: UUID) -> int: ...
+    async def result_of(self, command_id: UUID) -> bytes | None: ...
 
 
 class PasswordHasher(Protocol):
@@ -82,6 +84,20 @@ class PasswordHasher(Protocol):
 
     async def hash(self, password: str) -> str: ...
     def verify(self, hashed: str, password: str) -> bool: ...
+
+
+class DeadLetterReader(Protocol):
+    """Dead-lettered messages (see `storage.dead_letters`)."""
+
+    async def waiting(self, queue: str | None, limit: int) -> list[DeadLetterRecord]: ...
+    async def by_ids(self, ids: list[str]) -> list[DeadLetterRecord]: ...
+    async def mark_replayed(self, message_id: str, at: datetime) -> None: ...
+
+
+class Replayer(Protocol):
+    """Publishes a dead-lettered message back into the commands exchange."""
+
+    async def replay(self, rec: DeadLetterRecord) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -102,9 +118,19 @@ class Deps:
     tokens: TokenStore
     lookup: LookupStore
     series: SeriesReader
-    images: SampleStore
+    images: ImageStore
     service_key: bytes
     info: ServiceInfo
+    dead_letters: DeadLetterReader
+    replayer: Replayer
+    lists: ListStore
+    persons: PersonStore
+    faces: FaceStore
+    engine: FaceEngine
+    tasks: TaskStore
+    task_faces: TaskFaceStore
+    parts: PartQueue
+    task_window: int = 2  # part messages of one task queued at a time (fairness between tasks)
 
 
 @dataclass(frozen=True)
@@ -130,11 +156,13 @@ class Event:
 
 @dataclass(frozen=True)
 class Handled:
-    """What a successful handler returns: the result, its Kafka key and the domain events."""
+    """What a successful handler returns: the result, its Kafka key, the domain events, and other
+    outbox records it built itself (task progress events, with ids of their own)."""
 
     result: BaseModel
     key: UUID | None = None
     events: list[Event] = field(default_factory=list)
+    records: list[OutboxEntry] = field(default_factory=list)
 
 
 Handler = Callable[[Any, Context, Deps], Awaitable[Handled]]

@@ -64,5 +64,22 @@ async def ensure_topics(bootstrap: str, topics: Sequence[str], partitions: int =
             # Another process may create one between our list and create: that is what we wanted.
             with contextlib.suppress(TopicAlreadyExistsError):
                 await admin.create_topics(missing)
+        await _leaders_elected(admin, list(topics))
     finally:
         await admin.close()
+
+
+async def _leaders_elected(admin: AIOKafkaAdminClient, topics: list[str], timeout_s: float = 30.0) -> None:
+    """Wait until every partition of `topics` has a leader. Right after creation a partition can
+    briefly have none, and a reader that subscribes then may fail its first offset lookup
+    (NotLeaderForPartition) and stall on that partition."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout_s
+    while True:
+        described = await admin.describe_topics(topics)
+        if all(t.get("error_code", 0) == 0 and t["partitions"]
+               and all(p.get("leader", -1) >= 0 for p in t["partitions"]) for t in described):
+            return
+        if loop.time() > deadline:
+            raise TimeoutError(f"topics without leaders after {timeout_s} s: {topics}")
+        await asyncio.sleep(0.1)  # polling the broker's metadata under a deadline

@@ -55,6 +55,29 @@ class FaceSettings(BaseModel):
     workers: int = Field(default=1, ge=1, description="face worker processes (each holds the dlib models)")
 
 
+class TaskSettings(BaseModel):
+    """Long tasks and their workers."""
+
+    window: int = Field(default=2, ge=1, le=64,
+                        description="part messages of one task queued at a time: fairness between tasks")
+    slice_s: float = Field(default=2.0, gt=0,
+                           description="a GC part works this long, then queues itself behind the others")
+    gc_batch: int = Field(default=50, ge=1, le=1000, description="faces a GC part reads at a time")
+    concurrency: int = Field(default=2, ge=1, le=64,
+                             description="faces of a re-extraction part in flight at once")
+
+
+class HttpSettings(BaseModel):
+    """The HTTP port: /metrics (Prometheus), /healthz (liveness), /readyz (readiness)."""
+
+    enabled: bool = True
+    host: str = Field(default="127.0.0.1",
+                      description="0.0.0.0 in a container, so probes and scrapes reach it")
+    port: int = Field(default=9108, ge=0, le=65535, description="0 picks a free port (tests)")
+    sample_s: float = Field(default=5.0, gt=0, description="how often queue depth, outbox lag, DLQ "
+                                                            "and task gauges are refreshed")
+
+
 class LogSettings(BaseModel):
     """Logging: JSON lines by default, console rendering with `json=false`."""
 
@@ -72,6 +95,8 @@ class Settings(BaseSettings):
     amqp: AmqpSettings = AmqpSettings()
     kafka: KafkaSettings = KafkaSettings()
     faces: FaceSettings = FaceSettings()
+    tasks: TaskSettings = TaskSettings()
+    http: HttpSettings = HttpSettings()
     log: LogSettings = LogSettings()
     shutdown_grace_s: float = Field(default=20.0, ge=0,
                                     description="how long in-flight messages may take on SIGTERM")

@@ -6,12 +6,14 @@ The record is written last, after the state change and the outbox entries, so it
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
 from pymongo.asynchronous.database import AsyncDatabase
 
+from storage.errors import Duplicate, translated
 from storage.mongo import Doc
 
 
@@ -40,11 +42,11 @@ class Inbox:
                            doc["processed_at"])
 
     async def record(self, rec: InboxRecord) -> None:
-        # An upsert, not an insert: two deliveries racing to the end both succeed with one record.
-        await self._col.update_one(
-            {"_id": str(rec.command_id)},
-            {"$setOnInsert": {"type": rec.type, "status": rec.status,
-                              "result_event_id": str(rec.result_event_id),
-                              "processed_at": rec.processed_at}},
-            upsert=True,
-        )
+        """Record once. Two deliveries of one command racing to the end (two consumers) both
+        succeed with one record: the loser's duplicate key means the record is there."""
+        with contextlib.suppress(Duplicate):
+            async with translated():
+                await self._col.insert_one({"_id": str(rec.command_id), "type": rec.type,
+                                            "status": rec.status,
+                                            "result_event_id": str(rec.result_event_id),
+                                            "processed_at": rec.processed_at})

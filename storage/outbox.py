@@ -47,10 +47,15 @@ class Outbox:
         try:
             await self._col.insert_many(docs, ordered=False)
         except BulkWriteError as exc:
-            # Entries already there came from an earlier, interrupted attempt: same ids, same bytes.
-            others = [e for e in exc.details.get("writeErrors", []) if e.get("code") != DUPLICATE_KEY]
-            if others:
+            # Entries already there came from an earlier attempt (interrupted, or a second delivery
+            # racing on another consumer): same ids, same bytes.
+            errors = exc.details.get("writeErrors", [])
+            if any(e.get("code") != DUPLICATE_KEY for e in errors):
                 raise
+            # That delivery still gets its answer: its result goes out once more, as a copy.
+            for e in errors:
+                if entries[e["index"]].kind == "result":
+                    await self.resend_result(entries[e["index"]].command_id)
 
     async def resend_result(self, command_id: UUID) -> int:
         """Queue the stored result of a command for publishing once more, as a copy with the same
@@ -72,7 +77,8 @@ class Outbox:
 
     async def pending(self, limit: int) -> list[tuple[str, int, OutboxEntry]]:
         """The oldest unsent entries, each with its `_id` and the `seq` it had when read."""
-        cursor = self._col.find({"sent": False}).sort("seq", 1).limit(limit)
+        # One batch (batch_size = limit): no server cursor stays open if this process dies here.
+        cursor = self._col.find({"sent": False}).sort("seq", 1).limit(limit).batch_size(limit)
         return [(doc["_id"], int(doc["seq"]), _from_doc(doc)) async for doc in cursor]
 
     async def mark_sent(self, sent: list[tuple[str, int]]) -> None:

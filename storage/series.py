@@ -7,14 +7,13 @@ documents as it returns buckets times types: a day in 1-minute buckets reads min
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
-from pymongo import UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import BulkWriteError
 
-from storage.errors import translated
+from storage.errors import Duplicate, translated
 from storage.mongo import Doc
 
 RESOLUTIONS = (1, 60, 3600)
@@ -37,16 +36,21 @@ class SeriesStore:
         self._col = db.series
 
     async def add(self, counts: Counter[Key]) -> None:
-        """Add counts. A concurrent first upsert of the same key (FerretDB upserts are not atomic)
-        fails with a duplicate key; those increments are retried once, as plain updates by then."""
-        ops = [_op(key, n) for key, n in counts.items()]
-        async with translated():
+        """Add counts, one `$inc` upsert per key (FerretDB's bulk upsert replies lack the fields
+        PyMongo reads). A concurrent first upsert of the same key fails with a duplicate key
+        (FerretDB upserts are not atomic); it is retried once, as a plain update by then."""
+        await asyncio.gather(*(self._add_one(key, n) for key, n in counts.items()))
+
+    async def _add_one(self, key: Key, n: int) -> None:
+        flt, update = _op(key, n)
+        for last in (False, True):
             try:
-                await self._col.bulk_write(ops, ordered=False)
-            except BulkWriteError as exc:
-                failed = [ops[e["index"]] for e in exc.details.get("writeErrors", [])]
-                if failed:
-                    await self._col.bulk_write(failed, ordered=False)
+                async with translated():
+                    await self._col.update_one(flt, update, upsert=True)
+                return
+            except Duplicate:
+                if last:
+                    raise
 
     async def query(self, since: datetime, until: datetime, step_s: int,
                     outcome: str | None, type_prefix: str | None) -> list[Doc]:
@@ -63,11 +67,9 @@ class SeriesStore:
             return await self._col.find(flt).to_list()
 
 
-def _op(key: Key, n: int) -> UpdateOne:
+def _op(key: Key, n: int) -> tuple[Doc, Doc]:
     res, start, type_, outcome = key
     doc_id = f"{res}:{int(start.timestamp())}:{type_}:{outcome}"
-    return UpdateOne({"_id": doc_id},
-                     {"$inc": {"count": n},
-                      "$setOnInsert": {"res": res, "start": start, "type": type_, "outcome": outcome,
-                                       "expires": start + timedelta(days=30 if res > 1 else 2)}},
-                     upsert=True)
+    return {"_id": doc_id}, {"$inc": {"count": n},
+                             "$setOnInsert": {"res": res, "start": start, "type": type_, "outcome": outcome,
+                                              "expires": start + timedelta(days=30 if res > 1 else 2)}}

@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,8 @@ import aio_pika
 import pytest
 
 from service.settings import Settings
+
+POLL_S = 0.05
 
 
 def service_env(settings: Settings, **extra: str) -> dict[str, str]:
@@ -27,6 +30,7 @@ def service_env(settings: Settings, **extra: str) -> dict[str, str]:
         "LUNA_AMQP__URL": settings.amqp.url.get_secret_value(),
         "LUNA_KAFKA__BOOTSTRAP": settings.kafka.bootstrap,
         "LUNA_LOG__LEVEL": "WARNING",
+        "LUNA_HTTP__PORT": "0",  # several service processes at once
         "LUNA_AMQP__RETRY_DELAYS_MS": "[200, 500, 1000, 2000]",
         **extra,
     })
@@ -39,9 +43,13 @@ class ServiceProcess:
     def __init__(self, settings: Settings, roles: str, log: Path, **env: str) -> None:
         self.settings = settings
         self._log = log.open("ab")
+        self._started = time.monotonic()
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "service.cli", "run", "--roles", roles],
             env=service_env(settings, **env), stdout=self._log, stderr=subprocess.STDOUT)
+
+    def age_s(self) -> float:
+        return time.monotonic() - self._started
 
     def signal(self, sig: int) -> None:
         if self.proc.poll() is None:
@@ -53,7 +61,7 @@ class ServiceProcess:
         while self.proc.poll() is None:
             if loop.time() > deadline:
                 raise TimeoutError(f"pid {self.proc.pid} still running after {timeout_s} s")
-            await asyncio.sleep(0.05)  # polling the child's exit, under a deadline
+            await asyncio.sleep(POLL_S)  # polling the child's exit, under a deadline
         self._log.close()
         return self.proc.returncode
 

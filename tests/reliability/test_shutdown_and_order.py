@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
+import subprocess
 import uuid
 from collections import defaultdict
 from typing import Any
@@ -78,3 +80,31 @@ async def test_three_workers_apply_each_accounts_commands_in_publish_order(
             assert doc["organization_name"] == f"step-{steps}"
         handled_by = {await consumer_count(f"{settings.prefix}.shard.{i}") for i in range(3)}
         assert handled_by == {1}  # every shard had exactly its one active consumer
+
+
+def _children(pid: int) -> list[int]:
+    out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True, text=True,
+                         check=False)
+    return [int(p) for p in out.stdout.split()]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+async def test_sigkilled_service_leaves_no_orphan_face_workers(
+        settings: Settings, processes: Any, clean_db: Any, consumer_count: Any, poll: Any) -> None:
+    proc = processes("consume")
+    await _wait_consuming(consumer_count, f"{settings.prefix}.faces", poll)
+    children = _children(proc.proc.pid)
+    assert children, "the face worker pool should run in child processes"
+    proc.stop_now()  # SIGKILL: no chance to shut the pool down
+
+    async def all_gone() -> bool:
+        return not any(_alive(c) for c in children)
+
+    assert await poll(all_gone, timeout_s=15)

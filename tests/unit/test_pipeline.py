@@ -60,6 +60,10 @@ class FakeOutbox:
                 self.rows[e.event_id] = e
                 self.sends.append(e.event_id)
 
+    async def result_of(self, command_id: uuid.UUID) -> bytes | None:
+        hits = [e.value for e in self.rows.values() if e.command_id == command_id and e.kind == "result"]
+        return hits[0] if hits else None
+
     async def resend_result(self, command_id: uuid.UUID) -> int:
         hits = [e for e in self.rows.values() if e.command_id == command_id and e.kind == "result"]
         self.sends += [e.event_id for e in hits]
@@ -78,7 +82,10 @@ class FakeHasher:
 def parts() -> tuple[Pipeline, FakeAccounts, FakeInbox, FakeOutbox]:
     accounts, inbox, outbox = FakeAccounts(), FakeInbox(), FakeOutbox()
     deps = Deps(accounts=accounts, passwords=FakeHasher(), tokens=None, lookup=None, series=None,  # type: ignore[arg-type]
-                images=None, service_key=b"k", info=None)  # type: ignore[arg-type]
+                images=None, service_key=b"k", info=None,  # type: ignore[arg-type]
+                dead_letters=None, replayer=None,  # type: ignore[arg-type]
+                lists=None, persons=None, faces=None, engine=None,  # type: ignore[arg-type]
+                tasks=None, task_faces=None, parts=None)  # type: ignore[arg-type]
     return Pipeline(deps, inbox, outbox), accounts, inbox, outbox
 
 
