@@ -13,6 +13,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from service import cli_bus
 from service.settings import Settings
 
 app = typer.Typer(help="luna-admin-bus: the event-driven LUNA PLATFORM administration service.",
@@ -23,15 +24,53 @@ app.add_typer(services, name="services")
 STACK = Path(__file__).resolve().parents[1] / "deploy" / "local" / "stack.sh"
 
 
+ROLES = ("consume", "relay", "work")
+
+
 @app.command()
 def run(demo: bool = typer.Option(False, help="publish a few commands and print their results"),
-        roles: str = typer.Option("consume,relay", help="comma-separated roles to run")) -> None:
-    """Run the service until SIGINT or SIGTERM."""
+        roles: str = typer.Option(",".join(ROLES), help="comma-separated roles to run")) -> None:
+    """Run the service (every role in one process by default) until SIGINT or SIGTERM."""
+    unknown = set(roles.split(",")) - set(ROLES)
+    if unknown:
+        raise typer.BadParameter(f"unknown roles {sorted(unknown)}; roles are {', '.join(ROLES)}")
+    _start(frozenset(roles.split(",")), demo)
+
+
+def _start(roles: frozenset[str], demo: bool = False) -> None:
     from service.logging import configure
 
     settings = Settings()
     configure(settings.log.level, settings.log.json_lines)
-    asyncio.run(_run(settings, frozenset(roles.split(",")), demo))
+    try:
+        asyncio.run(_run(settings, roles, demo))
+    except (ConnectionError, OSError) as exc:
+        typer.echo(f"luna-admin: a server is unreachable: {exc}", err=True)
+        raise typer.Exit(3) from None
+
+
+@app.command()
+def consume() -> None:
+    """Only the command consumers (scale these out; see `LUNA_AMQP__SHARDS`)."""
+    _start(frozenset({"consume"}))
+
+
+@app.command()
+def relay() -> None:
+    """Only the outbox relay (run two: one leads, the other takes over within the lease)."""
+    _start(frozenset({"relay"}))
+
+
+@app.command()
+def work() -> None:
+    """Only the task workers (the parts of long tasks)."""
+    _start(frozenset({"work"}))
+
+
+app.command()(cli_bus.send)
+app.command()(cli_bus.tail)
+app.add_typer(cli_bus.task_app, name="task")
+app.add_typer(cli_bus.dlq_app, name="dlq")
 
 
 async def _run(settings: Settings, roles: frozenset[str], demo: bool) -> None:

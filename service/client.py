@@ -60,16 +60,33 @@ async def bus(amqp_url: str, topo: Topology) -> AsyncIterator[BusClient]:
 
 
 class TopicReader:
-    """Reads a topic from the beginning; `wait_for` returns the first record matching a test."""
+    """Reads a topic from the beginning (or, with `from_end`, only what arrives after entering);
+    `wait_for` returns the first records matching a test."""
 
-    def __init__(self, bootstrap: str, topic: str) -> None:
+    def __init__(self, bootstrap: str, topic: str, from_end: bool = False) -> None:
         self._consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest",
                                           enable_auto_commit=False, group_id=None)
+        self._from_end = from_end
         self.seen: list[dict[str, Any]] = []
 
     async def __aenter__(self) -> TopicReader:
         await self._consumer.start()
+        if self._from_end:
+            await self._at_end()
         return self
+
+    async def _at_end(self, timeout_s: float = 15.0) -> None:
+        """Pin every partition's position at its current end before the caller publishes, so a
+        result cannot slip in between (positions are otherwise resolved lazily)."""
+        c = self._consumer
+        deadline = asyncio.get_running_loop().time() + timeout_s
+        while not c.assignment():
+            if asyncio.get_running_loop().time() > deadline:
+                raise TimeoutError("no partition assigned: does the topic exist?")
+            await c.getmany(timeout_ms=100)
+        await c.seek_to_end()
+        for tp in c.assignment():
+            await c.position(tp)
 
     async def __aexit__(self, *exc: object) -> None:
         await self._consumer.stop()

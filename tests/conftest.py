@@ -81,6 +81,7 @@ def settings(base_settings: Settings) -> Settings:
     return base_settings.model_copy(update={
         "prefix": f"t-{tag}",
         "mongo": base_settings.mongo.model_copy(update={"database": f"t_{tag}"}),
+        "http": base_settings.http.model_copy(update={"port": 0, "sample_s": 0.5}),  # many per process
     })
 
 
