@@ -116,6 +116,25 @@ def contract_export(
         typer.echo(str(path))
 
 
+docs_app = typer.Typer(help="Generated reference pages under docs/.")
+app.add_typer(docs_app, name="docs")
+
+
+@docs_app.command("export")
+def docs_export(check: Annotated[bool, typer.Option(help="exit 1 if the committed pages are stale")] = False,
+                ) -> None:
+    """Write docs/commands.md and docs/configuration.md from the contract and the settings."""
+    from service import docs
+
+    if check:
+        names = docs.stale()
+        for name in names:
+            typer.echo(f"stale: docs/{name}", err=True)
+        raise typer.Exit(1 if names else 0)
+    for path in docs.export():
+        typer.echo(str(path))
+
+
 def _stack(action: str) -> None:
     raise typer.Exit(subprocess.call(["bash", str(STACK), action], stdout=sys.stdout, stderr=sys.stderr))
 

@@ -14,15 +14,17 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 class MongoSettings(BaseModel):
     """The MongoDB-protocol server (MongoDB, or FerretDB in local tests)."""
 
-    url: SecretStr = SecretStr("mongodb://127.0.0.1:27017")
-    database: str = "luna_admin"
+    url: SecretStr = Field(default=SecretStr("mongodb://127.0.0.1:27017"),
+                           description="MongoDB-protocol server; credentials inside are secret")
+    database: str = Field(default="luna_admin", description="database of every collection")
 
 
 class AmqpSettings(BaseModel):
     """RabbitMQ."""
 
-    url: SecretStr = SecretStr("amqp://guest:guest@127.0.0.1:5672/")
-    prefetch: int = Field(default=100, ge=1)
+    url: SecretStr = Field(default=SecretStr("amqp://guest:guest@127.0.0.1:5672/"),
+                           description="RabbitMQ; credentials inside are secret")
+    prefetch: int = Field(default=100, ge=1, description="unacked messages per consumer channel")
     delivery_limit: int = Field(default=10, ge=1,
                                 description="deliveries before RabbitMQ itself dead-letters a message")
     retry_delays_ms: list[int] = Field(default=[1000, 5000, 30000, 120000], max_length=10,
@@ -43,8 +45,8 @@ class AmqpSettings(BaseModel):
 class KafkaSettings(BaseModel):
     """Kafka."""
 
-    bootstrap: str = "127.0.0.1:9092"
-    partitions: int = Field(default=3, ge=1)
+    bootstrap: str = Field(default="127.0.0.1:9092", description="Kafka bootstrap servers")
+    partitions: int = Field(default=3, ge=1, description="partitions of the topics the service creates")
     relay_lease_s: float = Field(default=10.0, gt=2.0,
                                  description="a relay that stops renewing is replaced after this long")
 
@@ -70,7 +72,7 @@ class TaskSettings(BaseModel):
 class HttpSettings(BaseModel):
     """The HTTP port: /metrics (Prometheus), /healthz (liveness), /readyz (readiness)."""
 
-    enabled: bool = True
+    enabled: bool = Field(default=True, description="serve /metrics, /healthz and /readyz")
     host: str = Field(default="127.0.0.1",
                       description="0.0.0.0 in a container, so probes and scrapes reach it")
     port: int = Field(default=9108, ge=0, le=65535, description="0 picks a free port (tests)")
@@ -81,8 +83,8 @@ class HttpSettings(BaseModel):
 class LogSettings(BaseModel):
     """Logging: JSON lines by default, console rendering with `json=false`."""
 
-    level: str = "INFO"
-    json_lines: bool = True
+    level: str = Field(default="INFO", description="log level")
+    json_lines: bool = Field(default=True, description="JSON lines; false renders for a terminal")
 
 
 class Settings(BaseSettings):
