@@ -4,7 +4,6 @@ runs the roles (consume, relay). Nothing connects at import time."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import socket
 from collections.abc import Callable
@@ -101,7 +100,8 @@ class Service:
 
     async def _start(self) -> None:
         s = self.settings
-        mongo = connect(s.mongo.url.get_secret_value())
+        mongo = connect(s.mongo.url.get_secret_value(), op_timeout_ms=s.mongo.op_timeout_ms,
+                        max_pool=s.mongo.max_pool)
         self._stack.push_async_callback(mongo.close)
         self.db = db = mongo[s.mongo.database]
         await ensure_indexes(db)
@@ -211,10 +211,17 @@ class Service:
         for t in self._tasks:
             if t.get_name() in ("dead-letters", "metrics"):
                 t.cancel()  # an unacked dead letter is simply drained again next time
-        for t in self._tasks:
-            if t not in consumers:
-                with contextlib.suppress(asyncio.CancelledError):
-                    await t
+        # The relay drains the outbox; everything else ends at once. Bounded, and a task that
+        # failed is logged, not raised: the clients below must close whatever happened.
+        others = [t for t in self._tasks if t not in consumers]
+        if others:
+            done, pending = await asyncio.wait(others, timeout=self.settings.shutdown_grace_s)
+            for t in pending:
+                t.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+            for t in done:
+                if not t.cancelled() and t.exception() is not None:
+                    log.warning("task_failed", task=t.get_name(), error=repr(t.exception())[:500])
         await self._stack.aclose()
         log.info("stopped")
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import signal
 import subprocess
 import sys
+import threading
 from pathlib import Path
 from typing import Annotated
 
@@ -88,10 +90,24 @@ async def _run(settings: Settings, roles: frozenset[str], demo: bool) -> None:
         stopper = asyncio.create_task(stop.wait())
         runner = asyncio.create_task(svc.wait())
         await asyncio.wait([stopper, runner], return_when=asyncio.FIRST_COMPLETED)
+        _watchdog(settings.shutdown_grace_s * 2 + 30)
         for t in (stopper, runner):
             t.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await t
+
+
+def _watchdog(seconds: float) -> None:
+    """A stop must end: should closing hang (a broker that never answers a close), the process
+    exits anyway after `seconds`. Unacked messages go back to their queues; nothing is lost."""
+    def expire() -> None:
+        sys.stderr.write(f"luna-admin: shutdown took longer than {seconds:.0f} s; exiting\n")
+        sys.stderr.flush()
+        os._exit(70)
+
+    timer = threading.Timer(seconds, expire)
+    timer.daemon = True
+    timer.start()
 
 
 contract = typer.Typer(help="The wire contract: AsyncAPI document and JSON Schemas.")

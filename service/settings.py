@@ -17,6 +17,9 @@ class MongoSettings(BaseModel):
     url: SecretStr = Field(default=SecretStr("mongodb://127.0.0.1:27017"),
                            description="MongoDB-protocol server; credentials inside are secret")
     database: str = Field(default="luna_admin", description="database of every collection")
+    max_pool: int = Field(default=20, ge=1, le=500, description="operations in flight at once per process")
+    op_timeout_ms: int = Field(default=30000, ge=1000,
+                               description="an operation without answer after this long is a transient error")
 
 
 class AmqpSettings(BaseModel):

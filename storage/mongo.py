@@ -6,22 +6,39 @@ enforced with unique indexes, never with read-then-write.
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from pymongo import ASCENDING, AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import CollectionInvalid
 
 Doc = dict[str, Any]
 
 
-def connect(url: str, timeout_ms: int = 5000) -> AsyncMongoClient[Doc]:
-    """A client; it connects lazily, on first use."""
+# Every collection the service writes. Created up front: creating a collection under load takes
+# FerretDB v1's metadata write lock, the moment its connection pool is most likely to run dry.
+COLLECTIONS = ("accounts", "tokens", "lists", "persons", "faces", "tasks", "task_parts", "task_errors",
+               "inbox", "outbox", "dead_letters", "leases", "series", "service", "samples.files", "samples.chunks")
+
+
+def connect(url: str, timeout_ms: int = 5000, op_timeout_ms: int = 30000,
+            max_pool: int = 20) -> AsyncMongoClient[Doc]:
+    """A client; it connects lazily, on first use. No operation waits longer than `op_timeout_ms`
+    for its answer (a hung server becomes a transient error that is retried, not a stuck
+    consumer), and at most `max_pool` operations run at once per process."""
     return AsyncMongoClient(url, serverSelectionTimeoutMS=timeout_ms, tz_aware=True,
-                            connectTimeoutMS=timeout_ms, appname="luna-admin-bus")
+                            connectTimeoutMS=timeout_ms, socketTimeoutMS=op_timeout_ms,
+                            maxPoolSize=max_pool, appname="luna-admin-bus")
 
 
 async def ensure_indexes(db: AsyncDatabase[Doc]) -> None:
-    """Create every index the service relies on; idempotent."""
+    """Create every collection and index the service relies on; idempotent."""
+    existing = set(await db.list_collection_names())
+    for name in COLLECTIONS:
+        if name not in existing:
+            with contextlib.suppress(CollectionInvalid):  # another process was first
+                await db.create_collection(name)
     await db.accounts.create_index([("email_lower", ASCENDING)], unique=True, name="email_unique")
     await db.outbox.create_index([("sent", ASCENDING), ("seq", ASCENDING)], name="pending")
     await db.outbox.create_index([("command_id", ASCENDING)], name="by_command")
