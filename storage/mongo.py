@@ -19,7 +19,8 @@ Doc = dict[str, Any]
 # Every collection the service writes. Created up front: creating a collection under load takes
 # FerretDB v1's metadata write lock, the moment its connection pool is most likely to run dry.
 COLLECTIONS = ("accounts", "tokens", "lists", "persons", "faces", "tasks", "task_parts", "task_errors",
-               "inbox", "outbox", "dead_letters", "leases", "series", "service", "samples.files", "samples.chunks")
+               "inbox", "outbox", "dead_letters", "leases", "series", "service",
+               "samples.files", "samples.chunks")
 
 
 def connect(url: str, timeout_ms: int = 5000, op_timeout_ms: int = 30000,
