@@ -12,7 +12,14 @@ DIR="$RUN/ferretdb"
 PORT="${LUNA_MONGO_PORT:-27017}"
 DEBUG_PORT="${LUNA_MONGO_DEBUG_PORT:-8089}"
 PG_PORT=5432                  # the Debian cluster 15/main listens here
-PG_URL="postgres://luna:luna@127.0.0.1:$PG_PORT/ferretdb"
+# FerretDB's own pool defaults to 50 PostgreSQL connections. Under many concurrent clients its
+# metadata registry deadlocks when all 50 are taken (a goroutine holding the registry's write lock
+# waits for a connection, while the holders of every connection wait for the registry's read
+# lock): seen here with the reliability suite, every request then hangs. A pool larger than what
+# the clients can ask for at once (LUNA_MONGO__MAX_POOL per process) keeps it out of that state.
+PG_POOL=250
+PG_MAX_CONNECTIONS=300
+PG_URL="postgres://luna:luna@127.0.0.1:$PG_PORT/ferretdb?pool_max_conns=$PG_POOL"
 NAME="mongo (ferretdb)"
 
 log() { echo "[$NAME] $*" >&2; }
@@ -72,7 +79,7 @@ start_postgres() {
     as_root pg_createcluster 15 main >/dev/null
   fi
   log "starting PostgreSQL 15/main"
-  as_root pg_ctlcluster --skip-systemctl-redirect 15 main start
+  as_root pg_ctlcluster --skip-systemctl-redirect 15 main start -- -o "-c max_connections=$PG_MAX_CONNECTIONS"
   touch "$DIR/pg-started-by-us"
   for _ in $(seq 30); do pg_up && break; sleep 1; done
   pg_up || { log "PostgreSQL did not answer on 127.0.0.1:$PG_PORT"; exit 1; }

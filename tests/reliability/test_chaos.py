@@ -33,6 +33,7 @@ CACHE = Path(os.environ.get("LUNA_STACK_CACHE")
              or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "luna-admin-bus")
 RUN = Path(os.environ.get("LUNA_STACK_RUN") or CACHE / "run")
 BACKOFF_S = 0.5
+STALL_S = 15.0
 MATURE_S = 12.0  # a process younger than this may still be booting (dlib models) on 2 busy cores
 N = int(os.environ.get("LUNA_CHAOS_COMMANDS", "300"))
 ROUNDS = max(6, N // 100)  # kill rounds; then the chaos stops and the system must drain
@@ -99,11 +100,21 @@ class Publisher:
 async def _chaos(processes: Any, workers: list[Any], relays: list[Any], stop: asyncio.Event,
                  tally: Tally, rng: random.Random) -> None:
     """Every few seconds, SIGKILL a random consumer or relay and start a fresh one; restart each
-    broker once along the way."""
+    broker once along the way. Like a process supervisor (Kubernetes, compose), start a fresh
+    process for any that exited on its own (a service exits when it cannot start)."""
     restarts = ["rabbitmq", "kafka"] if BROKERS else []
     rounds = 0
-    while not stop.is_set() and rounds < ROUNDS:
-        await asyncio.sleep(rng.uniform(3.0, 6.0))  # the chaos schedule itself, not a wait for a result
+    next_kill = asyncio.get_running_loop().time() + rng.uniform(3.0, 6.0)
+    while not stop.is_set():
+        await asyncio.sleep(0.5)  # the supervisor's period, not a wait for a result
+        for pool, roles in ((workers, "consume"), (relays, "relay")):
+            for p in [p for p in pool if p.proc.poll() is not None]:
+                pool.remove(p)
+                pool.append(processes(roles, LUNA_KAFKA__RELAY_LEASE_S="3"))
+                tally.counts[f"{roles} restarted after exiting"] += 1
+        if rounds >= ROUNDS or asyncio.get_running_loop().time() < next_kill:
+            continue
+        next_kill = asyncio.get_running_loop().time() + rng.uniform(3.0, 6.0)
         rounds += 1
         pool, roles = (workers, "consume") if rng.random() < 0.6 else (relays, "relay")
         grown = [p for p in pool if p.age_s() > MATURE_S]  # killing a process still booting proves little
@@ -181,25 +192,36 @@ async def test_chaos_every_command_once(settings: Settings, processes: Any, clea
 
 
 async def _results_until(settings: Settings, expected: set[str], timeout_s: float) -> dict[str, set[str]]:
-    """Read the results topic until every expected command has a result; command → event ids."""
-    consumer = AIOKafkaConsumer(f"{settings.prefix}.results", bootstrap_servers=settings.kafka.bootstrap,
-                                auto_offset_reset="earliest", enable_auto_commit=False)
+    """Read the results topic until every expected command has a result; command → event ids.
+
+    A reader that saw nothing new for `STALL_S` is replaced by a fresh one reading from the
+    beginning again (re-reading is harmless: event ids are collected in sets). After a broker
+    restart, an aiokafka consumer without group was seen to stay stuck on a partition."""
     seen: dict[str, set[str]] = defaultdict(set)
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout_s
-    await consumer.start()
-    try:
-        while not expected <= set(seen) and loop.time() < deadline:
-            try:
-                batch = await consumer.getmany(timeout_ms=1000)
-            except Exception:
-                continue
-            for records in batch.values():
-                for r in records:
-                    value = json.loads(r.value)
-                    seen[value["command_id"]].add(value["event_id"])
-    finally:
-        await consumer.stop()
+    while not expected <= set(seen) and loop.time() < deadline:
+        consumer = AIOKafkaConsumer(f"{settings.prefix}.results", bootstrap_servers=settings.kafka.bootstrap,
+                                    auto_offset_reset="earliest", enable_auto_commit=False)
+        try:
+            await consumer.start()
+            quiet_since = loop.time()
+            while (not expected <= set(seen) and loop.time() < deadline
+                   and loop.time() - quiet_since < STALL_S):
+                try:
+                    batch = await consumer.getmany(timeout_ms=1000)
+                except Exception:
+                    continue
+                for records in batch.values():
+                    for r in records:
+                        value = json.loads(r.value)
+                        if value["event_id"] not in seen[value["command_id"]]:
+                            quiet_since = loop.time()
+                        seen[value["command_id"]].add(value["event_id"])
+        except Exception:
+            await asyncio.sleep(BACKOFF_S)  # the broker is restarting: try a fresh reader
+        finally:
+            await consumer.stop()
     return seen
 
 
