@@ -44,13 +44,7 @@ class CommandConsumer:
         async with queue.iterator() as messages:
             self._iterators.append(messages)
             async for message in messages:
-                try:
-                    await self.process(message)
-                except Exception as exc:
-                    # Not even the failure could be routed (the channel closed under us: a broker
-                    # restart). The message is unacked, so the broker delivers it again once the
-                    # robust connection is back; this consumer must outlive the outage.
-                    log.warning("delivery_lost_channel", error=f"{type(exc).__name__}: {exc}"[:500])
+                await self.process(message)
 
     async def stop(self) -> None:
         """Stop taking messages; unacked prefetched ones go back to their queue on close."""

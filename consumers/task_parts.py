@@ -56,10 +56,7 @@ class PartConsumer:
     async def consume(self, queue: AbstractQueue) -> None:
         async with queue.iterator() as messages:
             async for message in messages:
-                try:
-                    await self.process(message)
-                except Exception as exc:  # the channel closed mid-part: redelivered after reconnect
-                    log.warning("part_lost_channel", error=f"{type(exc).__name__}: {exc}"[:500])
+                await self.process(message)
 
     async def process(self, message: AbstractIncomingMessage) -> None:
         structlog.contextvars.clear_contextvars()
