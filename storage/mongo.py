@@ -6,14 +6,14 @@ enforced with unique indexes, never with read-then-write.
 
 from __future__ import annotations
 
-import contextlib
 from typing import Any
 
 from pymongo import ASCENDING, AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import CollectionInvalid
+from pymongo.errors import CollectionInvalid, OperationFailure
 
 Doc = dict[str, Any]
+NAMESPACE_EXISTS = 48
 
 
 # Every collection the service writes. Created up front: creating a collection under load takes
@@ -38,8 +38,13 @@ async def ensure_indexes(db: AsyncDatabase[Doc]) -> None:
     existing = set(await db.list_collection_names())
     for name in COLLECTIONS:
         if name not in existing:
-            with contextlib.suppress(CollectionInvalid):  # another process was first
+            try:
                 await db.create_collection(name)
+            except CollectionInvalid:
+                pass  # another process was first (as the driver reports it)
+            except OperationFailure as exc:
+                if exc.code != NAMESPACE_EXISTS:  # another process was first (as the server does)
+                    raise
     await db.accounts.create_index([("email_lower", ASCENDING)], unique=True, name="email_unique")
     await db.outbox.create_index([("sent", ASCENDING), ("seq", ASCENDING)], name="pending")
     await db.outbox.create_index([("command_id", ASCENDING)], name="by_command")
