@@ -10,10 +10,11 @@ from collections.abc import Iterable
 from typing import Any
 
 import aio_pika
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.admin import AIOKafkaAdminClient
 from pymongo import AsyncMongoClient
 
 from bench.config import Endpoints, Names
+from producers.kafka import ensure_topics
 
 
 def queues_of(names: Names) -> list[str]:
@@ -73,32 +74,9 @@ async def _remove(ep: Endpoints, names: Names, extra_queues: Iterable[str],
 
 
 async def create_topics(ep: Endpoints, topics: Iterable[str], partitions: int = 3) -> None:
-    """Topics for the ceilings and the peer, laid out like the service's (3 partitions, RF 1)."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=ep.kafka_bootstrap)
-    await admin.start()
-    try:
-        existing = set(await admin.list_topics())
-        missing = [NewTopic(t, num_partitions=partitions, replication_factor=1)
-                   for t in topics if t not in existing]
-        if missing:
-            await admin.create_topics(missing)
-        await _leaders_elected(admin, list(topics))
-    finally:
-        await admin.close()
-
-
-async def _leaders_elected(admin: AIOKafkaAdminClient, topics: list[str], timeout_s: float = 30.0) -> None:
-    """Wait until every partition has a leader: producing earlier only logs retries."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout_s
-    while True:
-        described = await admin.describe_topics(topics)
-        if all(t["error_code"] == 0 and t["partitions"] and all(p["leader"] >= 0 for p in t["partitions"])
-               for t in described):
-            return
-        if loop.time() > deadline:
-            raise TimeoutError(f"no leaders for {topics} after {timeout_s} s")
-        await asyncio.sleep(0.1)  # polling interval, under the deadline above
+    """Topics for the ceilings and the peer, laid out like the service's (3 partitions, RF 1),
+    created the way the service creates its own (and ready: every partition has a leader)."""
+    await ensure_topics(ep.kafka_bootstrap, list(topics), partitions)
 
 
 async def leftovers(ep: Endpoints) -> list[Names]:

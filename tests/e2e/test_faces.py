@@ -18,6 +18,7 @@ from consumers.descriptors import unpack
 from consumers.extractor import CURRENT_VERSION
 from consumers.samples import SAMPLE_SIZE, Sample
 from service.client import envelope
+from tests.e2e.support import new_account, ok
 
 
 def _b64(img: np.ndarray[Any, Any], fmt: str = "PNG") -> str:
@@ -42,15 +43,10 @@ def six_people() -> str:
 
 
 async def _account(call: Any) -> str:
-    res = await call("account.create", {"email": f"faces-{uuid.uuid4().hex[:8]}@x.io",
-                                        "password": "pass-word-1", "organization_name": "F"})
-    return str(res["result"]["account_id"])
+    return await new_account(call, "faces")
 
 
-async def _ok(call: Any, type_: str, payload: dict[str, Any]) -> dict[str, Any]:
-    res = await call(type_, payload)
-    assert res["status"] == "ok", res
-    return dict(res["result"])
+_ok = ok
 
 
 async def test_face_from_photo_is_stored_with_descriptor_sample_person_and_list(

@@ -8,18 +8,14 @@ import uuid
 from typing import Any
 
 from service.client import envelope
+from tests.e2e.support import new_account, ok
 
 
 async def _account(call: Any) -> str:
-    res = await call("account.create", {"email": f"lists-{uuid.uuid4().hex[:8]}@x.io",
-                                        "password": "pass-word-1", "organization_name": "L"})
-    return str(res["result"]["account_id"])
+    return await new_account(call, "lists")
 
 
-async def _ok(call: Any, type_: str, payload: dict[str, Any]) -> dict[str, Any]:
-    res = await call(type_, payload)
-    assert res["status"] == "ok", res
-    return dict(res["result"])
+_ok = ok
 
 
 async def _persons(call: Any, account_id: str, n: int) -> list[str]:

@@ -13,18 +13,14 @@ import pytest
 from PIL import Image
 
 from service.client import envelope
+from tests.e2e.support import new_account, ok
 
 
 async def _account(call: Any) -> str:
-    res = await call("account.create", {"email": f"persons-{uuid.uuid4().hex[:8]}@x.io",
-                                        "password": "pass-word-1", "organization_name": "P"})
-    return str(res["result"]["account_id"])
+    return await new_account(call, "persons")
 
 
-async def _ok(call: Any, type_: str, payload: dict[str, Any]) -> dict[str, Any]:
-    res = await call(type_, payload)
-    assert res["status"] == "ok", res
-    return dict(res["result"])
+_ok = ok
 
 
 @pytest.fixture(scope="module")

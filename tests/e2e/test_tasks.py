@@ -15,6 +15,7 @@ from service.bootstrap import Service
 from service.settings import Settings
 from storage.images import GridFsImageStore, ImageStore
 from storage.testing import FailingImageStore
+from tests.e2e.support import new_account, ok
 from tests.e2e.tasks_support import V2, progress_events, seed_faces
 
 
@@ -48,15 +49,10 @@ async def service(settings: Settings, failing: Failing) -> AsyncIterator[Any]:
 
 
 async def _account(call: Any) -> str:
-    res = await call("account.create", {"email": f"tasks-{uuid.uuid4().hex[:8]}@x.io",
-                                        "password": "pass-word-1", "organization_name": "T"})
-    return str(res["result"]["account_id"])
+    return await new_account(call, "tasks")
 
 
-async def _ok(call: Any, type_: str, payload: dict[str, Any]) -> dict[str, Any]:
-    res = await call(type_, payload)
-    assert res["status"] == "ok", res
-    return dict(res["result"])
+_ok = ok
 
 
 async def _gc(call: Any, account: str) -> str:
