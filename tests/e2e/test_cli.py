@@ -110,9 +110,34 @@ async def test_task_watch_follows_a_task_to_its_end(service: Any, settings: Sett
 async def test_contract_export_check_and_services_status(settings: Settings) -> None:
     rc, _, err = await cli(settings, "contract", "export", "--check")
     assert rc == 0, err
+    rc, _, err = await cli(settings, "docs", "export", "--check")
+    assert rc == 0, err
     rc, out, err = await cli(settings, "services", "status")
     assert rc == 0, out + err
     assert out.count(": up") == 3
+
+
+async def test_relay_and_consume_role_commands(service: Any, settings: Settings, poll: Any) -> None:
+    """`luna-admin relay` takes part in the relay lease; `luna-admin consume` joins the queues;
+    both exit 0 on SIGTERM."""
+    queue = service.topology.queue("accounts")
+    before = await consumers_on(settings, queue)
+    procs = [await asyncio.create_subprocess_exec(sys.executable, "-m", "service.cli", role,
+                                                  env=_env(settings), stderr=asyncio.subprocess.DEVNULL)
+             for role in ("relay", "consume")]
+    try:
+        async def consuming() -> bool:
+            return await consumers_on(settings, queue) == before + 1
+
+        await poll(consuming, timeout_s=60)
+        lease = await service.db.leases.find_one({"_id": "outbox-relay"})
+        assert lease is not None  # the in-process relay leads; the new one stands by
+    finally:
+        for p in procs:
+            p.send_signal(signal.SIGTERM)
+        codes = [await asyncio.wait_for(p.wait(), 60) for p in procs]
+    assert codes == [0, 0]
+    assert await consumers_on(settings, queue) == before
 
 
 async def test_role_command_consumes_then_stops_on_sigterm(service: Any, settings: Settings,
