@@ -43,7 +43,8 @@ async def test_metrics_are_scraped_and_parsed(call: Any, client: Any, results: A
         status, text = await _get(service, "/metrics")
         assert status == 200
         s = _samples(text)
-        return s if s.get(("luna_parking_messages", ())) == 1 else None  # the sampler ran since
+        # the sampler ran since the parking, and every consumer had subscribed by then
+        return s if s.get(("luna_parking_messages", ())) == 1 and s.get(("luna_ready", ())) == 1 else None
 
     s = await poll(scraped, timeout_s=30)
     assert s[("luna_messages_total", (("outcome", "ok"), ("type", "account.create")))] == 1
@@ -54,10 +55,14 @@ async def test_metrics_are_scraped_and_parsed(call: Any, client: Any, results: A
     assert s[("luna_ready", ())] == 1
 
 
-async def test_health_and_readiness_answer(service: Any) -> None:
+async def test_health_and_readiness_answer(service: Any, poll: Any) -> None:
     assert await _get(service, "/healthz") == (200, '{"alive": true}')
-    status, body = await _get(service, "/readyz")
-    assert status == 200, body
+
+    async def ready() -> str | None:  # red until every consumer has subscribed, just after start
+        status, body = await _get(service, "/readyz")
+        return body if status == 200 else None
+
+    body = await poll(ready, timeout_s=30)
     assert json.loads(body) == {"ready": True, "checks": {"mongodb": True, "rabbitmq": True, "kafka": True}}
 
 
