@@ -114,7 +114,10 @@ async def _chaos(processes: Any, workers: list[Any], relays: list[Any], stop: as
     rounds = 0
     next_kill = asyncio.get_running_loop().time() + rng.uniform(3.0, 6.0)
     while not stop.is_set():
-        await asyncio.sleep(0.5)  # the supervisor's period, not a wait for a result
+        with contextlib.suppress(TimeoutError):  # the supervisor's period; ends at once on stop
+            await asyncio.wait_for(stop.wait(), timeout=0.5)
+        if stop.is_set():
+            break
         for pool, roles in ((workers, "consume"), (relays, "relay")):
             for p in [p for p in pool if p.proc.poll() is not None]:
                 pool.remove(p)
