@@ -7,6 +7,9 @@
   dead-letter queue with its history), then the original is acked.
 
 Every outcome is one log line. Per queue, messages are processed one at a time, in order.
+A message whose channel died under it (a broker restart) is left to the broker, which delivers it
+again: the inbox makes that a duplicate. Any other failure to settle a message nacks it back to
+the queue, where the delivery limit bounds it. The consumer itself keeps running.
 """
 
 from __future__ import annotations
@@ -17,10 +20,11 @@ from collections.abc import Callable
 from uuid import UUID
 
 import structlog
-from aio_pika.abc import AbstractIncomingMessage, AbstractQueue, AbstractQueueIterator
+from aio_pika.abc import AbstractIncomingMessage, AbstractQueue
 
 from consumers.outlets import Outlets, attempts
 from consumers.pipeline import Outcome, Pipeline
+from consumers.subscription import Subscription, channel_lost
 from contracts.decode import Command, Rejected, decode
 from contracts.errors import ErrorCode
 
@@ -36,20 +40,35 @@ class CommandConsumer:
         self._outlets = outlets
         self._allowed = allowed_publishers
         self._on_done = on_done or (lambda _t, _o, _d: None)
-        self._iterators: list[AbstractQueueIterator] = []
+        self._subscriptions: list[Subscription] = []
         self.in_flight = 0
 
     async def consume(self, queue: AbstractQueue) -> None:
         """Run until `stop()`; the message being processed always finishes first."""
-        async with queue.iterator() as messages:
-            self._iterators.append(messages)
-            async for message in messages:
-                await self.process(message)
+        async with Subscription(queue) as subscription:
+            self._subscriptions.append(subscription)
+            async for message in subscription:
+                await self.settle(message)
 
     async def stop(self) -> None:
-        """Stop taking messages; unacked prefetched ones go back to their queue on close."""
-        for it in self._iterators:
-            await it.close()
+        """Stop taking messages; prefetched ones not started go back to their queue on close."""
+        for sub in self._subscriptions:
+            await sub.stop()
+
+    async def settle(self, message: AbstractIncomingMessage) -> None:
+        """`process`, and never let one message end the consumer."""
+        try:
+            await self.process(message)
+        except Exception as exc:
+            error = f"{type(exc).__name__}: {exc}"[:500]
+            if channel_lost(message):
+                log.warning("channel_lost", message_id=message.message_id, error=error)
+                return
+            log.error("settle_failed", message_id=message.message_id, error=error)
+            try:
+                await message.nack(requeue=True)
+            except Exception as nack_exc:
+                log.warning("nack_failed", message_id=message.message_id, error=repr(nack_exc)[:200])
 
     async def process(self, message: AbstractIncomingMessage) -> None:
         structlog.contextvars.clear_contextvars()

@@ -7,6 +7,7 @@ itself when a queue's delivery limit was hit (a consumer that kept dying on them
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import UTC, datetime
 from typing import Any
@@ -16,11 +17,13 @@ from aio_pika import DeliveryMode, Message
 from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractQueue
 from pamqp.common import FieldTable
 
+from consumers.subscription import Subscription, channel_lost
 from contracts import ids
 from contracts.topology import Topology
 from storage.dead_letters import DeadLetterRecord, DeadLetterStore
 
 log = structlog.get_logger("luna.dlq")
+STORE_RETRY_PAUSE_S = 1.0
 RETRY_HEADERS = ("x-attempt", "x-first-failure", "x-last-failure", "x-last-error", "x-death",
                  "x-dead-letter-reason", "x-first-death-exchange", "x-first-death-queue",
                  "x-first-death-reason", "x-delivery-count")
@@ -50,11 +53,21 @@ def record_of(message: AbstractIncomingMessage) -> DeadLetterRecord:
 
 async def drain_dead_letters(queue: AbstractQueue, store: DeadLetterStore) -> None:
     """Move every dead-lettered message into MongoDB: insert, then ack."""
-    async with queue.iterator() as messages:
+    async with Subscription(queue) as messages:
         async for message in messages:
             rec = record_of(message)
-            await store.add(rec, datetime.now(UTC))
-            await message.ack()
+            try:
+                await store.add(rec, datetime.now(UTC))
+                await message.ack()
+            except Exception as exc:
+                # MongoDB away, or the channel lost: the message stays in the DLQ (stored again
+                # under the same id next time), after a pause so an outage is not a hot loop.
+                log.warning("dead_letter_store_failed", message_id=rec.message_id,
+                            error=f"{type(exc).__name__}: {exc}"[:300])
+                await asyncio.sleep(STORE_RETRY_PAUSE_S)
+                if not channel_lost(message):
+                    await message.nack(requeue=True)
+                continue
             log.warning("dead_lettered", message_id=rec.message_id, routing_key=rec.routing_key,
                         reason=rec.reason[:300], attempts=rec.attempts)
 

@@ -21,6 +21,7 @@ from aio_pika import DeliveryMode, Message
 from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractQueue
 
 from consumers.outlets import Outlets
+from consumers.subscription import Subscription, channel_lost
 from consumers.task_work import BadPart, TaskWorker
 
 log = structlog.get_logger("luna.tasks")
@@ -54,9 +55,15 @@ class PartConsumer:
         self._outlets = outlets
 
     async def consume(self, queue: AbstractQueue) -> None:
-        async with queue.iterator() as messages:
-            async for message in messages:
-                await self.process(message)
+        async with Subscription(queue) as parts:
+            async for message in parts:
+                try:
+                    await self.process(message)
+                except Exception as exc:
+                    if not channel_lost(message):
+                        raise
+                    # the broker requeued the part; it resumes from its checkpoint
+                    log.warning("channel_lost", error=f"{type(exc).__name__}: {exc}"[:300])
 
     async def process(self, message: AbstractIncomingMessage) -> None:
         structlog.contextvars.clear_contextvars()

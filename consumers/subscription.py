@@ -1,0 +1,82 @@
+"""One consumer on one queue: survives reconnects, stops cleanly, never loops a message.
+
+Why not aio-pika's `QueueIterator`: closing it while its loop is between two messages makes the
+loop subscribe again (its `__anext__` calls `consume()` once the consumer tag is gone), and the
+close then nacks with requeue every message the new consumer receives, again and again, until
+RabbitMQ dead-letters them at the queue's delivery limit. A SIGTERM under load lost commands to
+the DLQ that way.
+
+Here:
+- the consumer callback only buffers; `stop()` cancels the consumer once (basic.cancel) and ends
+  the loop after the message in hand. Messages buffered but not started stay unacked and go back
+  to the queue when the channel closes (one delivery each);
+- a robust queue re-subscribes by itself after a reconnect (aio-pika restores its consumers), so
+  the loop keeps running; a buffered message whose channel died is skipped, because the broker has
+  already put it back in the queue and will deliver it again on the new channel.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from types import TracebackType
+
+import structlog
+from aio_pika.abc import AbstractIncomingMessage, AbstractQueue, ConsumerTag
+from aio_pika.exceptions import ChannelInvalidStateError
+
+log = structlog.get_logger("luna.subscription")
+
+
+def channel_lost(message: AbstractIncomingMessage) -> bool:
+    """True when the channel the message came on is closed: it cannot be acked any more, and the
+    broker has requeued it."""
+    try:
+        return message.channel.is_closed
+    except ChannelInvalidStateError:
+        return True
+
+
+class Subscription:
+    """`async with Subscription(queue) as sub: async for message in sub: ...`"""
+
+    def __init__(self, queue: AbstractQueue) -> None:
+        self._queue = queue
+        self._buffer: asyncio.Queue[AbstractIncomingMessage | None] = asyncio.Queue()
+        self._tag: ConsumerTag | None = None
+        self._stopped = False
+
+    async def __aenter__(self) -> Subscription:
+        self._tag = await self._queue.consume(self._on_message)
+        return self
+
+    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                        tb: TracebackType | None) -> None:
+        await self.stop()
+
+    async def _on_message(self, message: AbstractIncomingMessage) -> None:
+        self._buffer.put_nowait(message)
+
+    async def __aiter__(self) -> AsyncIterator[AbstractIncomingMessage]:
+        while not self._stopped:
+            message = await self._buffer.get()
+            if message is None or self._stopped:
+                return
+            if channel_lost(message):
+                log.info("skipped_lost_delivery", queue=self._queue.name, message_id=message.message_id)
+                continue
+            yield message
+
+    async def stop(self) -> None:
+        """No new messages: cancel the consumer, and end the loop after the message in hand."""
+        if self._stopped:
+            return
+        self._stopped = True
+        self._buffer.put_nowait(None)
+        tag, self._tag = self._tag, None
+        if tag is None:
+            return
+        try:
+            await self._queue.cancel(tag)
+        except Exception as exc:  # the channel is gone: so is the consumer
+            log.info("cancel_skipped", queue=self._queue.name, error=repr(exc)[:200])
