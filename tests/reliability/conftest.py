@@ -73,15 +73,24 @@ class ServiceProcess:
             self._log.close()
 
 
-async def consumers_on(settings: Settings, queue: str) -> int:
+async def _declared(settings: Settings, queue: str) -> tuple[int, int]:
+    """(consumers, messages ready) of a queue; (0, 0) when it does not exist."""
     conn = await aio_pika.connect(settings.amqp.url.get_secret_value())
     async with conn:
         channel = await conn.channel()
         try:
             q = await channel.declare_queue(queue, passive=True)
         except aio_pika.exceptions.ChannelClosed:
-            return 0
-        return int(q.declaration_result.consumer_count or 0)
+            return 0, 0
+        return int(q.declaration_result.consumer_count or 0), int(q.declaration_result.message_count or 0)
+
+
+async def consumers_on(settings: Settings, queue: str) -> int:
+    return (await _declared(settings, queue))[0]
+
+
+async def queue_depth(settings: Settings, queue: str) -> int:
+    return (await _declared(settings, queue))[1]
 
 
 @pytest.fixture
