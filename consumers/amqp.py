@@ -6,7 +6,8 @@
 - anything else is transient: a copy goes to the next retry delay queue (or, past the last, to the
   dead-letter queue with its history), then the original is acked.
 
-Every outcome is one log line. Per queue, messages are processed one at a time, in order.
+Every outcome is one log line. Up to `concurrency` messages of a queue run at once, but one
+account's commands run one after the other, in the order they arrived (`consumers.lanes`).
 A message whose channel died under it (a broker restart) is left to the broker, which delivers it
 again: the inbox makes that a duplicate. Any other failure to settle a message nacks it back to
 the queue, where the delivery limit bounds it. The consumer itself keeps running.
@@ -17,11 +18,13 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
+from functools import partial
 from uuid import UUID
 
 import structlog
 from aio_pika.abc import AbstractIncomingMessage, AbstractQueue
 
+from consumers.lanes import Lanes, lane_key
 from consumers.outlets import Outlets, attempts
 from consumers.pipeline import Outcome, Pipeline
 from consumers.subscription import Subscription, channel_lost
@@ -35,8 +38,9 @@ class CommandConsumer:
     """Consumes command queues; `stop()` ends consumption after the messages in hand."""
 
     def __init__(self, pipeline: Pipeline, outlets: Outlets, allowed_publishers: frozenset[str] = frozenset(),
-                 on_done: Callable[[str, Outcome, float], None] | None = None) -> None:
+                 on_done: Callable[[str, Outcome, float], None] | None = None, concurrency: int = 1) -> None:
         self._pipeline = pipeline
+        self._concurrency = concurrency
         self._outlets = outlets
         self._allowed = allowed_publishers
         self._on_done = on_done or (lambda _t, _o, _d: None)
@@ -44,11 +48,16 @@ class CommandConsumer:
         self.in_flight = 0
 
     async def consume(self, queue: AbstractQueue) -> None:
-        """Run until `stop()`; the message being processed always finishes first."""
-        async with Subscription(queue) as subscription:
-            self._subscriptions.append(subscription)
-            async for message in subscription:
-                await self.settle(message)
+        """Run until `stop()`; the messages being processed always finish first."""
+        lanes = Lanes(self._concurrency)
+        try:
+            async with Subscription(queue) as subscription:
+                self._subscriptions.append(subscription)
+                async for message in subscription:
+                    await lanes.submit(lane_key(message), partial(self.settle, message))
+                await lanes.join()
+        finally:
+            lanes.cancel()  # only when cancelled itself: after join() nothing is left running
 
     async def stop(self) -> None:
         """Stop taking messages; prefetched ones not started go back to their queue on close."""

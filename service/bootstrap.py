@@ -142,7 +142,7 @@ class Service:
             outlets = Outlets(channel, self.topology, s.amqp.retry_delays_ms)
             self.consumer = consumer = CommandConsumer(
                 pipeline, outlets, frozenset(s.amqp.allowed_publishers),
-                on_done=self._on_done)
+                on_done=self._on_done, concurrency=s.amqp.concurrency)
             if s.amqp.shards and s.amqp.own_shards:
                 own = {self.topology.shard_queue(i) for i in s.amqp.own_shards}
                 queues = [q for q in queues if q.name in own]

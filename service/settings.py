@@ -28,6 +28,9 @@ class AmqpSettings(BaseModel):
     url: SecretStr = Field(default=SecretStr("amqp://guest:guest@127.0.0.1:5672/"),
                            description="RabbitMQ; credentials inside are secret")
     prefetch: int = Field(default=100, ge=1, description="unacked messages per consumer channel")
+    concurrency: int = Field(default=16, ge=1, le=256,
+                             description="messages of one queue handled at once; one account's commands "
+                                         "still one after the other, in publish order")
     delivery_limit: int = Field(default=10, ge=1,
                                 description="deliveries before RabbitMQ itself dead-letters a message")
     retry_delays_ms: list[int] = Field(default=[1000, 5000, 30000, 120000], max_length=10,

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import socket
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 
@@ -75,14 +77,20 @@ def base_settings() -> Iterator[Settings]:
 
 
 @pytest.fixture
-def settings(base_settings: Settings) -> Settings:
-    """Per-test names: its own database, exchanges, queues and topics on the shared servers."""
+async def settings(base_settings: Settings) -> AsyncIterator[Settings]:
+    """Per-test names: its own database, exchanges, queues and topics on the shared servers. The
+    broker objects are deleted afterwards (the database by the fixture that used it)."""
     tag = uuid.uuid4().hex[:10]
-    return base_settings.model_copy(update={
+    s = base_settings.model_copy(update={
         "prefix": f"t-{tag}",
         "mongo": base_settings.mongo.model_copy(update={"database": f"t_{tag}"}),
         "http": base_settings.http.model_copy(update={"port": 0, "sample_s": 0.5}),  # many per process
     })
+    yield s
+    from contracts.topology import Topology
+
+    await delete_topics(s.kafka.bootstrap, Topology(s.prefix).topics)
+    await delete_amqp_objects(s.amqp.url.get_secret_value(), s.prefix)
 
 
 @pytest.fixture
@@ -94,22 +102,52 @@ async def service(settings: Settings) -> AsyncIterator[Any]:
         yield svc
         assert svc.db is not None
         await svc.db.client.drop_database(svc.db.name)
-    await delete_topics(settings.kafka.bootstrap, svc.topology.topics)
 
 
 async def delete_topics(bootstrap: str, topics: list[str]) -> None:
-    """Remove a test's topics: thousands left behind slow the one-node Kafka's controller down
-    until topic creation takes minutes (seen here after a day of runs)."""
+    """Remove a test's topics (those that exist): thousands left behind slow the one-node Kafka's
+    controller down until topic creation takes minutes (seen here after a day of runs)."""
     from aiokafka.admin import AIOKafkaAdminClient
 
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     try:
         await admin.start()
-        await admin.delete_topics(topics, timeout_ms=10000)
+        existing = set(await admin.list_topics()) & set(topics)
+        if existing:
+            await admin.delete_topics(sorted(existing), timeout_ms=10000)
     except Exception as exc:  # cleanup only: a failure here must not fail the test
         print(f"could not delete topics {topics}: {exc}")
     finally:
         await admin.close()
+
+
+async def delete_amqp_objects(amqp_url: str, prefix: str) -> None:
+    """Remove a test's queues and exchanges (`<prefix>.*`) through the management API: left
+    behind, their quorum-queue state slows RabbitMQ's start and recovery down run after run."""
+    import aiohttp
+    import yarl
+
+    amqp = yarl.URL(amqp_url)
+    port = os.environ.get("LUNA_TEST_RABBITMQ_MANAGEMENT_PORT", "15672")
+    vhost = quote(amqp.path[1:] or "/", safe="")
+    api = f"http://{amqp.host or '127.0.0.1'}:{port}/api"
+    auth = {"Authorization": aiohttp.encode_basic_auth(amqp.user or "guest", amqp.password or "guest")}
+    pattern = quote(f"^{re.escape(prefix)}\\.", safe="")
+    try:
+        async with aiohttp.ClientSession(headers=auth, timeout=aiohttp.ClientTimeout(total=20)) as http:
+            for kind in ("queues", "exchanges"):
+                # the name filter applies to paged listings only
+                url = f"{api}/{kind}/{vhost}?page=1&page_size=500&name={pattern}&use_regex=true"
+                async with http.get(yarl.URL(url, encoded=True)) as listing:
+                    listing.raise_for_status()
+                    names = [item["name"] for item in (await listing.json())["items"]]
+                for name in [n for n in names if n.startswith(f"{prefix}.")]:
+                    target = yarl.URL(f"{api}/{kind}/{vhost}/{quote(name, safe='')}", encoded=True)
+                    async with http.delete(target) as deleted:
+                        if deleted.status not in (204, 404):
+                            deleted.raise_for_status()
+    except Exception as exc:  # cleanup only
+        print(f"could not delete the broker objects of {prefix}: {exc!r}")
 
 
 async def eventually(check: Any, timeout_s: float = 20.0, interval_s: float = 0.1) -> Any:

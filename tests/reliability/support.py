@@ -4,7 +4,6 @@ a publisher that retries through a broker restart, and a results reader that sur
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import os
 import subprocess
@@ -92,7 +91,9 @@ async def results_until(settings: Settings, expected: set[str], timeout_s: float
 
     A reader that saw nothing new for `STALL_S` is replaced by a fresh one reading from the
     beginning again (re-reading is harmless: event ids are collected in sets). After a broker
-    restart, an aiokafka consumer without group was seen to stay stuck on a partition."""
+    restart, an aiokafka consumer without group was seen to stay stuck on a partition, and its
+    `stop()` to raise CancelledError from its own fetch task: every call to the reader runs in a
+    task of its own, with a bound, so neither can end or hang the test."""
     seen: dict[str, set[str]] = defaultdict(set)
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout_s
@@ -100,26 +101,36 @@ async def results_until(settings: Settings, expected: set[str], timeout_s: float
         consumer = AIOKafkaConsumer(f"{settings.prefix}.results", bootstrap_servers=settings.kafka.bootstrap,
                                     auto_offset_reset="earliest", enable_auto_commit=False)
         try:
-            await asyncio.wait_for(consumer.start(), 15)
+            if not await _bounded(consumer.start(), 15):
+                await asyncio.sleep(BACKOFF_S)  # the broker is restarting: try a fresh reader
+                continue
             quiet_since = loop.time()
             while (not expected <= set(seen) and loop.time() < deadline
                    and loop.time() - quiet_since < STALL_S):
-                try:
-                    batch = await asyncio.wait_for(consumer.getmany(timeout_ms=1000), 10)
-                except Exception:
-                    continue
-                for records in batch.values():
+                batch = await _bounded(consumer.getmany(timeout_ms=1000), 10)
+                for records in (batch or {}).values():
                     for r in records:
                         value = json.loads(r.value)
                         if value["event_id"] not in seen[value["command_id"]]:
                             quiet_since = loop.time()
                         seen[value["command_id"]].add(value["event_id"])
-        except Exception:
-            await asyncio.sleep(BACKOFF_S)  # the broker is restarting: try a fresh reader
         finally:
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(consumer.stop(), 10)
+            await _bounded(consumer.stop(), 10)
     return seen
+
+
+async def _bounded(coro: Any, timeout_s: float) -> Any:
+    """Run `coro` in its own task for at most `timeout_s`: its result (True for None), or None if
+    it failed, was cancelled from inside, or ran out of time (then it is cancelled)."""
+    task = asyncio.ensure_future(coro)
+    done, _ = await asyncio.wait([task], timeout=timeout_s)
+    if not done:
+        task.cancel()
+        await asyncio.wait([task], timeout=timeout_s)
+        return None
+    if task.cancelled() or task.exception() is not None:
+        return None
+    return task.result() if task.result() is not None else True
 
 
 async def parked(settings: Settings) -> set[str]:
