@@ -24,16 +24,22 @@ from aio_pika.abc import AbstractIncomingMessage
 
 def lane_key(message: AbstractIncomingMessage) -> str | None:
     """The account a command is about: the `account_id` header publishers set for the
-    consistent-hash shards, else the payload's `account_id`; None when there is none."""
+    consistent-hash shards, else the payload's `account_id`. An `account.create` without one makes
+    a new account that no other command can name yet: a lane of its own. Otherwise None."""
     header = (message.headers or {}).get("account_id")
     if header:
         return str(header)
     try:
-        payload = json.loads(message.body).get("payload")
+        raw = json.loads(message.body)
+        payload = raw.get("payload")
     except (ValueError, AttributeError, UnicodeDecodeError):
         return None  # not a command at all: it is parked, in no particular order
     account = payload.get("account_id") if isinstance(payload, dict) else None
-    return str(account) if account else None
+    if account:
+        return str(account)
+    if (raw.get("type") or message.type or message.routing_key) == "account.create":
+        return f"new-account:{raw.get('command_id') or message.message_id}"
+    return None
 
 
 KEYLESS = ""  # the lane of the messages that name no account

@@ -132,6 +132,24 @@ async def test_chaos_every_command_once(settings: Settings, processes: Any, clea
     tally.counts["effects applied twice"] = len(creators) - len(set(creators))
     parked_ids = await parked(settings)
     print("\n" + tally.table())
+    if lost:
+        await _explain(settings, clean_db, lost)
     assert not lost and not doubled
     assert sorted(creators) == sorted(c["command_id"] for c in commands)
     assert parked_ids == {mid for mid, _ in poison}
+
+
+async def _explain(settings: Settings, db: Any, lost: set[str]) -> None:
+    """Where each command the reader did not see got to: inbox, outbox, dead letters, and a last
+    look at the results topic with a fresh reader."""
+    ids = sorted(lost)
+    inbox = {d["_id"]: d for d in await db.inbox.find({"_id": {"$in": ids}}).to_list()}
+    outbox = {d["command_id"]: d for d in await db.outbox.find({"command_id": {"$in": ids}, "kind": "result"})
+              .to_list()}
+    dead = {d["_id"]: d for d in await db.dead_letters.find({"_id": {"$in": ids}}).to_list()}
+    again = await results_until(settings, lost, timeout_s=45)
+    for cid in ids:
+        print(f"lost {cid}: inbox={inbox.get(cid, {}).get('status')} "
+              f"outbox_sent={outbox.get(cid, {}).get('sent')} dead_letter={dead.get(cid, {}).get('reason')} "
+              f"on_kafka_after_all={cid in again}", flush=True)
+

@@ -12,7 +12,7 @@ from consumers.lanes import Lanes, lane_key
 
 def _msg(body: Any, headers: dict[str, Any] | None = None) -> Any:
     raw = body if isinstance(body, bytes) else json.dumps(body).encode()
-    return SimpleNamespace(body=raw, headers=headers)
+    return SimpleNamespace(body=raw, headers=headers, type=None, routing_key="x", message_id="m")
 
 
 def test_the_key_is_the_header_then_the_payloads_account() -> None:
@@ -21,6 +21,8 @@ def test_the_key_is_the_header_then_the_payloads_account() -> None:
     assert lane_key(_msg({"payload": {"list_id": "l"}})) is None
     assert lane_key(_msg(b"{not json")) is None
     assert lane_key(_msg([1, 2])) is None
+    # a new account: nobody else can name it yet, so it overlaps with everything
+    assert lane_key(_msg({"type": "account.create", "command_id": "c", "payload": {}})) == "new-account:c"
 
 
 async def test_one_keys_work_runs_in_order_while_other_keys_overlap() -> None:
