@@ -21,7 +21,7 @@ from bench import cleanup, full, profile, soak
 from bench.config import ROOT, Endpoints
 from bench.workload import parse_mix, supported
 
-DEFAULT_MIX = "account.create=0.1,account.get=0.9"
+DEFAULT_MIX = "account.create=0.1,person.create=0.3,list.attach=0.2,account.get=0.4"  # the mix
 
 
 def _common(p: argparse.ArgumentParser, commands: int, mix: str) -> None:

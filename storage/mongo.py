@@ -33,8 +33,26 @@ def connect(url: str, timeout_ms: int = 5000, op_timeout_ms: int = 30000,
                             maxPoolSize=max_pool, appname="luna-admin-bus")
 
 
+# (collection, keys, name, unique). count_object_in_list counts members by `lists`; a person's
+# faces are found by `person_id`.
+INDEXES: tuple[tuple[str, list[tuple[str, int]], str, bool], ...] = (
+    ("accounts", [("email_lower", ASCENDING)], "email_unique", True),
+    ("outbox", [("sent", ASCENDING), ("seq", ASCENDING)], "pending", False),
+    ("outbox", [("command_id", ASCENDING)], "by_command", False),
+    ("inbox", [("processed_at", ASCENDING)], "by_time", False),
+    *((name, [("account_id", ASCENDING)], "by_account", False)
+      for name in ("persons", "lists", "faces", "tokens")),
+    *((name, [("lists", ASCENDING)], "by_list", False) for name in ("persons", "faces")),
+    ("faces", [("person_id", ASCENDING)], "by_person", False),
+)
+
+
 async def ensure_indexes(db: AsyncDatabase[Doc]) -> None:
-    """Create every collection and index the service relies on; idempotent."""
+    """Create every collection and index the service relies on that is missing; idempotent.
+
+    Only what is missing: on FerretDB v1 creating a collection or an index takes the metadata
+    write lock even when it exists, and a writer waiting there while the connection pool is held
+    by readers deadlocks the server (seen when processes restarted under load). Reads do not."""
     existing = set(await db.list_collection_names())
     for name in COLLECTIONS:
         if name not in existing:
@@ -45,13 +63,9 @@ async def ensure_indexes(db: AsyncDatabase[Doc]) -> None:
             except OperationFailure as exc:
                 if exc.code != NAMESPACE_EXISTS:  # another process was first (as the server does)
                     raise
-    await db.accounts.create_index([("email_lower", ASCENDING)], unique=True, name="email_unique")
-    await db.outbox.create_index([("sent", ASCENDING), ("seq", ASCENDING)], name="pending")
-    await db.outbox.create_index([("command_id", ASCENDING)], name="by_command")
-    await db.inbox.create_index([("processed_at", ASCENDING)], name="by_time")
-    for name in ("persons", "lists", "faces", "tokens"):
-        await db[name].create_index([("account_id", ASCENDING)], name="by_account")
-    # count_object_in_list counts members by `lists`; a person's faces are found by `person_id`.
-    for name in ("persons", "faces"):
-        await db[name].create_index([("lists", ASCENDING)], name="by_list")
-    await db.faces.create_index([("person_id", ASCENDING)], name="by_person")
+    present: dict[str, set[str]] = {}
+    for collection, keys, name, unique in INDEXES:
+        if collection not in present:
+            present[collection] = {ix["name"] async for ix in await db[collection].list_indexes()}
+        if name not in present[collection]:
+            await db[collection].create_index(keys, name=name, unique=unique)

@@ -142,3 +142,17 @@ async def parked(settings: Settings) -> set[str]:
         while (message := await queue.get(fail=False, no_ack=True)) is not None:
             ids.add(str(message.message_id))
     return ids
+
+
+async def queue_depths(settings: Settings) -> dict[str, tuple[int, int]]:
+    """Every queue of the test's prefix with (ready, unacked) messages, from the management API."""
+    import aiohttp
+    import yarl
+
+    amqp = yarl.URL(settings.amqp.url.get_secret_value())
+    auth = {"Authorization": aiohttp.encode_basic_auth(amqp.user or "guest", amqp.password or "guest")}
+    url = f"http://{amqp.host}:15672/api/queues/%2F?columns=name,messages_ready,messages_unacknowledged"
+    async with aiohttp.ClientSession(headers=auth) as http, http.get(yarl.URL(url, encoded=True)) as r:
+        queues = await r.json()
+    return {q["name"]: (q.get("messages_ready", 0), q.get("messages_unacknowledged", 0)) for q in queues
+            if q["name"].startswith(f"{settings.prefix}.")}

@@ -30,7 +30,7 @@ import pytest
 from service.bootstrap import Service
 from service.client import envelope
 from service.settings import Settings
-from tests.reliability.support import Publisher, Tally, parked, restart, results_until
+from tests.reliability.support import Publisher, Tally, parked, queue_depths, restart, results_until
 
 MATURE_S = 12.0  # a process younger than this may still be booting (dlib models) on 2 busy cores
 N = int(os.environ.get("LUNA_CHAOS_COMMANDS", "300"))
@@ -54,7 +54,7 @@ async def _chaos(processes: Any, workers: list[Any], relays: list[Any], stop: as
         for pool, roles in ((workers, "consume"), (relays, "relay")):
             for p in [p for p in pool if p.proc.poll() is not None]:
                 pool.remove(p)
-                pool.append(processes(roles, LUNA_KAFKA__RELAY_LEASE_S="3"))
+                pool.append(processes(roles, LUNA_KAFKA__RELAY_LEASE_S="3", LUNA_LOG__LEVEL="INFO"))
                 tally.counts[f"{roles} restarted after exiting"] += 1
         if rounds >= ROUNDS or asyncio.get_running_loop().time() < next_kill:
             continue
@@ -68,7 +68,7 @@ async def _chaos(processes: Any, workers: list[Any], relays: list[Any], stop: as
         pool.remove(victim)
         victim.stop_now()
         tally.counts[f"{roles} SIGKILLs"] += 1
-        pool.append(processes(roles, LUNA_KAFKA__RELAY_LEASE_S="3"))
+        pool.append(processes(roles, LUNA_KAFKA__RELAY_LEASE_S="3", LUNA_LOG__LEVEL="INFO"))
         if restarts and rounds % 3 == 0:
             await restart(restarts.pop(0), tally)
 
@@ -81,8 +81,8 @@ async def test_chaos_every_command_once(settings: Settings, processes: Any, clea
     tally = Tally()
     async with Service(settings, frozenset()) as declare:  # declares nothing but the database indexes
         del declare
-    workers = [processes("consume", LUNA_KAFKA__RELAY_LEASE_S="3") for _ in range(2)]
-    relays = [processes("relay", LUNA_KAFKA__RELAY_LEASE_S="3") for _ in range(2)]
+    workers = [processes("consume", LUNA_KAFKA__RELAY_LEASE_S="3", LUNA_LOG__LEVEL="INFO") for _ in range(2)]
+    relays = [processes("relay", LUNA_KAFKA__RELAY_LEASE_S="3", LUNA_LOG__LEVEL="INFO") for _ in range(2)]
     await poll(lambda: consumer_count(f"{settings.prefix}.tokens"), timeout_s=90)
 
     accounts = [str(uuid.uuid4()) for _ in range(10)]
@@ -90,8 +90,7 @@ async def test_chaos_every_command_once(settings: Settings, processes: Any, clea
                                          "organization_name": "C", "account_id": a}) for a in accounts]
     commands = [envelope("token.create", {"account_id": rng.choice(accounts), "token_data": f"t{i}"})
                 for i in range(N)]
-    poison = [(f"{uuid.uuid4()}", b"{not json" if i % 2 else json.dumps(
-        envelope("token.frobnicate", {})).encode()) for i in range(max(5, N // 100))]
+    poison = [_poison(i) for i in range(max(5, N // 100))]
     publisher = Publisher(settings, tally)
     for cmd in setup:
         await publisher.publish(json.dumps(cmd).encode(), cmd["type"], cmd["command_id"], {})
@@ -133,23 +132,33 @@ async def test_chaos_every_command_once(settings: Settings, processes: Any, clea
     parked_ids = await parked(settings)
     print("\n" + tally.table())
     if lost:
-        await _explain(settings, clean_db, lost)
+        kinds = {c["command_id"]: c["type"] for c in setup + commands} | {mid: "poison" for mid, _ in poison}
+        await _explain(settings, clean_db, {cid: kinds[cid] for cid in lost})
     assert not lost and not doubled
     assert sorted(creators) == sorted(c["command_id"] for c in commands)
     assert parked_ids == {mid for mid, _ in poison}
 
 
-async def _explain(settings: Settings, db: Any, lost: set[str]) -> None:
-    """Where each command the reader did not see got to: inbox, outbox, dead letters, and a last
-    look at the results topic with a fresh reader."""
+def _poison(i: int) -> tuple[str, bytes]:
+    """(command id, body): bad JSON (its result is keyed by the AMQP message id) or a well-formed
+    envelope of an unknown type (keyed by the envelope's own command id, like any command)."""
+    if i % 2:
+        return str(uuid.uuid4()), b"{not json"
+    unknown = envelope("token.frobnicate", {})
+    return str(unknown["command_id"]), json.dumps(unknown).encode()
+
+
+async def _explain(settings: Settings, db: Any, lost: dict[str, str]) -> None:
+    """Where each command the reader did not see got to: inbox, outbox, dead letters, the queues,
+    and a last look at the results topic with a fresh reader."""
     ids = sorted(lost)
     inbox = {d["_id"]: d for d in await db.inbox.find({"_id": {"$in": ids}}).to_list()}
     outbox = {d["command_id"]: d for d in await db.outbox.find({"command_id": {"$in": ids}, "kind": "result"})
               .to_list()}
     dead = {d["_id"]: d for d in await db.dead_letters.find({"_id": {"$in": ids}}).to_list()}
-    again = await results_until(settings, lost, timeout_s=45)
+    print("queues at the end:", await queue_depths(settings), flush=True)
+    again = await results_until(settings, set(lost), timeout_s=45)
     for cid in ids:
-        print(f"lost {cid}: inbox={inbox.get(cid, {}).get('status')} "
+        print(f"lost {lost[cid]} {cid}: inbox={inbox.get(cid, {}).get('status')} "
               f"outbox_sent={outbox.get(cid, {}).get('sent')} dead_letter={dead.get(cid, {}).get('reason')} "
               f"on_kafka_after_all={cid in again}", flush=True)
-
