@@ -78,8 +78,8 @@ def base_settings() -> Iterator[Settings]:
 
 @pytest.fixture
 async def settings(base_settings: Settings) -> AsyncIterator[Settings]:
-    """Per-test names: its own database, exchanges, queues and topics on the shared servers. The
-    broker objects are deleted afterwards (the database by the fixture that used it)."""
+    """Per-test names: its own database, exchanges, queues and topics on the shared servers, all
+    removed afterwards."""
     tag = uuid.uuid4().hex[:10]
     s = base_settings.model_copy(update={
         "prefix": f"t-{tag}",
@@ -91,6 +91,21 @@ async def settings(base_settings: Settings) -> AsyncIterator[Settings]:
 
     await delete_topics(s.kafka.bootstrap, Topology(s.prefix).topics)
     await delete_amqp_objects(s.amqp.url.get_secret_value(), s.prefix)
+    await drop_database(s)
+
+
+async def drop_database(s: Settings) -> None:
+    """The test's database, if a process of the test created it (FerretDB keeps every database in
+    its metadata registry; hundreds left behind slow it down)."""
+    from storage.mongo import connect
+
+    client = connect(s.mongo.url.get_secret_value())
+    try:
+        await client.drop_database(s.mongo.database)
+    except Exception as exc:  # cleanup only
+        print(f"could not drop {s.mongo.database}: {exc!r}")
+    finally:
+        await client.close()
 
 
 @pytest.fixture
