@@ -57,8 +57,12 @@ async def list_lists(cmd: c.ListList, ctx: Context, deps: Deps) -> Handled:
     """A page of lists, oldest first."""
     recs, total = await deps.lists.page(skip(cmd.page, cmd.page_size), cmd.page_size, cmd.account_id,
                                         cmd.type)
-    return Handled(result=c.ListPage(lists=[await _luna(deps, r) for r in recs], list_count=total),
-                   key=cmd.account_id)
+    counts: dict[UUID, int] = {}
+    for list_type in {r.type for r in recs}:  # one counting round trip per member collection
+        ids = [r.list_id for r in recs if r.type == list_type]
+        counts |= await members_of(deps, list_type).count_many(ids)
+    lists = [luna_list(r, counts[r.list_id]) for r in recs]
+    return Handled(result=c.ListPage(lists=lists, list_count=total), key=cmd.account_id)
 
 
 async def update_list(cmd: c.ListUpdate, ctx: Context, deps: Deps) -> Handled:

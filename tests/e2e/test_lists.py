@@ -182,6 +182,9 @@ async def test_delete_detaches_members_and_deletes_nothing_else(
     kept = (await _ok(call, "list.create", {"account_id": account_id}))["list_id"]
     await _ok(call, "list.attach", {"list_id": list_id, "person_ids": members})
     await _ok(call, "list.attach", {"list_id": kept, "person_ids": members})
+    await _ok(call, "list.attach", {"list_id": kept, "person_ids": members[:1]})  # already in: no change
+    listed = (await _ok(call, "list.list", {"account_id": account_id}))["lists"]
+    assert {x["list_id"]: x["count_object_in_list"] for x in listed} == {list_id: 2, kept: 2}
 
     delete = envelope("list.delete", {"list_id": list_id})
     await client.publish(delete)
@@ -197,7 +200,7 @@ async def test_delete_detaches_members_and_deletes_nothing_else(
     stats = (await _ok(call, "account.get", {"account_id": account_id}))["stats"]
     assert (stats["list_count"], stats["person_count"]) == (1, 2)
     page = await _ok(call, "list.list", {"account_id": account_id})
-    assert [x["list_id"] for x in page["lists"]] == [kept]
+    assert [(x["list_id"], x["count_object_in_list"]) for x in page["lists"]] == [(kept, 2)]
 
 
 async def test_blocked_account_keeps_lists_readable_but_unchangeable(call: Any, code: Any) -> None:
