@@ -12,9 +12,11 @@ Only servers started by deploy/local are restarted (under CI they always are).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import uuid
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -40,6 +42,20 @@ async def _running(processes: Any, consumer_count: Any, poll: Any, settings: Set
     proc: ServiceProcess = processes("consume,relay", **env)
     await poll(lambda: consumer_count(f"{settings.prefix}.tokens"), timeout_s=90)
     return proc
+
+
+@contextlib.asynccontextmanager
+async def _running_with_account(processes: Any, consumer_count: Any, poll: Any, settings: Settings,
+                                **env: str) -> AsyncIterator[tuple[Publisher, str]]:
+    """A `consume,relay` process, a publisher and an account; afterwards the process must still
+    be running (it came through the restart by itself)."""
+    proc = await _running(processes, consumer_count, poll, settings, **env)
+    publisher = Publisher(settings, Tally())
+    try:
+        yield publisher, await _account(publisher, settings)
+    finally:
+        await publisher.close()
+    assert proc.proc.poll() is None, "the service process should have survived the restart"
 
 
 async def _account(publisher: Publisher, settings: Settings) -> str:
@@ -75,29 +91,18 @@ async def _each_applied_once(settings: Settings, clean_db: Any, commands: list[d
 async def test_consumers_come_back_after_a_rabbitmq_restart(
         settings: Settings, processes: Any, clean_db: Any, consumer_count: Any, poll: Any) -> None:
     _ours("rabbitmq")
-    proc = await _running(processes, consumer_count, poll, settings)
-    tally = Tally()
-    publisher = Publisher(settings, tally)
-    try:
-        account_id = await _account(publisher, settings)
-        await restart("rabbitmq", tally)
+    async with _running_with_account(processes, consumer_count, poll, settings) as (publisher, account_id):
+        await restart("rabbitmq", Tally())
         commands = _tokens(account_id)
         await _publish(publisher, commands)
         await _each_applied_once(settings, clean_db, commands, account_id)
-    finally:
-        await publisher.close()
-    assert proc.proc.poll() is None, "the service process should have survived the restart"
     assert await consumer_count(f"{settings.prefix}.tokens") == 1  # re-subscribed, once
 
 
 async def test_relay_comes_back_after_a_kafka_restart(
         settings: Settings, processes: Any, clean_db: Any, consumer_count: Any, poll: Any) -> None:
     _ours("kafka")
-    proc = await _running(processes, consumer_count, poll, settings)
-    tally = Tally()
-    publisher = Publisher(settings, tally)
-    try:
-        account_id = await _account(publisher, settings)
+    async with _running_with_account(processes, consumer_count, poll, settings) as (publisher, account_id):
         await server("kafka", "stop")
         try:
             commands = _tokens(account_id)
@@ -111,22 +116,16 @@ async def test_relay_comes_back_after_a_kafka_restart(
         finally:
             await server("kafka", "start")
         await _each_applied_once(settings, clean_db, commands, account_id)
-    finally:
-        await publisher.close()
-    assert proc.proc.poll() is None, "the service process should have survived the restart"
 
 
 async def test_handlers_retry_through_a_mongodb_restart(
         settings: Settings, processes: Any, clean_db: Any, consumer_count: Any, poll: Any) -> None:
     _ours("ferretdb")
     # a retry budget of 1+2+4+8+16 s outlasts the restart; the default one is 2.6 minutes
-    proc = await _running(processes, consumer_count, poll, settings,
-                          LUNA_AMQP__RETRY_DELAYS_MS="[1000, 2000, 4000, 8000, 16000]")
-    tally = Tally()
-    publisher = Publisher(settings, tally)
     topo = Topology(settings.prefix)
-    try:
-        account_id = await _account(publisher, settings)
+    async with _running_with_account(processes, consumer_count, poll, settings,
+                                     LUNA_AMQP__RETRY_DELAYS_MS="[1000, 2000, 4000, 8000, 16000]") \
+            as (publisher, account_id):
         await server("ferretdb", "stop")
         try:
             commands = _tokens(account_id)
@@ -140,7 +139,4 @@ async def test_handlers_retry_through_a_mongodb_restart(
         finally:
             await server("ferretdb", "start")
         await _each_applied_once(settings, clean_db, commands, account_id)
-    finally:
-        await publisher.close()
-    assert proc.proc.poll() is None, "the service process should have survived the restart"
     assert await clean_db.dead_letters.count_documents({}) == 0  # nothing gave up
