@@ -16,15 +16,19 @@ from pymongo import AsyncMongoClient
 from bench.config import Endpoints, Names
 from producers.kafka import ensure_topics
 
+RETRY_LEVELS = range(1, 11)  # settings allow up to 10 retry delays; deleting a missing one is a no-op
+
 
 def queues_of(names: Names) -> list[str]:
     topo = names.topology
-    return [*topo.command_queues, topo.parking_queue, topo.dead_letter_queue]
+    return [*topo.command_queues, topo.parking_queue, topo.dead_letter_queue, topo.task_parts_queue,
+            *(topo.retry_queue(n) for n in RETRY_LEVELS)]
 
 
 def exchanges_of(names: Names) -> list[str]:
     topo = names.topology
-    return [topo.commands_exchange, topo.unrouted_exchange, topo.dead_letter_exchange]
+    return [topo.commands_exchange, topo.unrouted_exchange, topo.dead_letter_exchange,
+            *(topo.retry_exchange(n) for n in RETRY_LEVELS)]
 
 
 async def remove(ep: Endpoints, names: Names, extra_queues: Iterable[str] = (),
