@@ -44,6 +44,7 @@ from storage.lookup import Lookup
 from storage.mongo import Doc, connect, ensure_indexes
 from storage.outbox import Outbox
 from storage.persons import PersonRepository
+from storage.retention import keep_pruned
 from storage.secrets import service_key
 from storage.series import SeriesStore
 from storage.task_faces import TaskFaces
@@ -115,6 +116,9 @@ class Service:
                           ttl_s=s.kafka.relay_lease_s)
             self.relay = OutboxRelay(outbox, publisher, self.topology, lease=lease)
             self._tasks.append(asyncio.create_task(self.relay.run(self._stop), name="relay"))
+            r = s.retention
+            self._tasks.append(asyncio.create_task(
+                keep_pruned(db, self._stop, r.inbox_s, r.outbox_margin_s, r.every_s), name="retention"))
         if not self.roles & {"consume", "work"}:
             await self._observe(db, None, [], [])
             log.info("started", roles=sorted(self.roles), prefix=self.topology.prefix)

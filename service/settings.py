@@ -75,6 +75,18 @@ class TaskSettings(BaseModel):
                              description="faces of a re-extraction part in flight at once")
 
 
+class RetentionSettings(BaseModel):
+    """How long the effectively-once records are kept (the deduplication window)."""
+
+    inbox_s: int = Field(default=7 * 24 * 3600, ge=60,
+                         description="inbox records older than this are deleted: a duplicate arriving "
+                                     "later is applied again (with the same ids, so mostly to no effect)")
+    outbox_margin_s: int = Field(default=3600, ge=0,
+                                 description="sent outbox entries are kept this much longer than inbox "
+                                             "records, so a duplicate always finds its stored result")
+    every_s: float = Field(default=300.0, gt=0, description="how often the relay role prunes")
+
+
 class HttpSettings(BaseModel):
     """The HTTP port: /metrics (Prometheus), /healthz (liveness), /readyz (readiness)."""
 
@@ -105,6 +117,7 @@ class Settings(BaseSettings):
     faces: FaceSettings = FaceSettings()
     tasks: TaskSettings = TaskSettings()
     http: HttpSettings = HttpSettings()
+    retention: RetentionSettings = RetentionSettings()
     log: LogSettings = LogSettings()
     shutdown_grace_s: float = Field(default=20.0, ge=0,
                                     description="how long in-flight messages may take on SIGTERM")

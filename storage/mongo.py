@@ -39,6 +39,7 @@ INDEXES: tuple[tuple[str, list[tuple[str, int]], str, bool], ...] = (
     ("accounts", [("email_lower", ASCENDING)], "email_unique", True),
     ("outbox", [("sent", ASCENDING), ("seq", ASCENDING)], "pending", False),
     ("outbox", [("command_id", ASCENDING)], "by_command", False),
+    ("outbox", [("sent", ASCENDING), ("sent_at", ASCENDING)], "sent_by_time", False),  # retention
     ("inbox", [("processed_at", ASCENDING)], "by_time", False),
     *((name, [("account_id", ASCENDING)], "by_account", False)
       for name in ("persons", "lists", "faces", "tokens")),

@@ -1,0 +1,56 @@
+"""Retention: old inbox records go, sent outbox entries a margin later, unsent entries never."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from service.settings import Settings
+from storage.mongo import connect
+from storage.retention import prune
+
+DAY = timedelta(days=1)
+
+
+@pytest.fixture
+async def db(settings: Settings) -> AsyncIterator[Any]:
+    client = connect(settings.mongo.url.get_secret_value())
+    yield client[settings.mongo.database]
+    await client.close()
+
+
+async def test_prune_keeps_the_window_and_everything_unsent(db: Any) -> None:
+    now = datetime.now(UTC)
+    await db.inbox.insert_many([{"_id": "old", "processed_at": now - 8 * DAY},
+                                {"_id": "recent", "processed_at": now - DAY}])
+    await db.outbox.insert_many([
+        {"_id": "sent-long-ago", "sent": True, "sent_at": now - 8 * DAY - timedelta(hours=2)},
+        {"_id": "sent-within-margin", "sent": True, "sent_at": now - 7 * DAY - timedelta(minutes=30)},
+        {"_id": "sent-recently", "sent": True, "sent_at": now - DAY},
+        {"_id": "never-sent", "sent": False, "created_at": now - 30 * DAY},
+    ])
+
+    done = await prune(db, now, inbox_s=7 * 24 * 3600, outbox_margin_s=3600)
+
+    assert (done.inbox, done.outbox) == (1, 1)
+    assert [d["_id"] for d in await db.inbox.find().sort("_id").to_list()] == ["recent"]
+    assert sorted(d["_id"] for d in await db.outbox.find().to_list()) == [
+        "never-sent", "sent-recently", "sent-within-margin"]
+    assert await prune(db, now, inbox_s=7 * 24 * 3600, outbox_margin_s=3600) == type(done)(0, 0)
+
+
+async def test_the_relay_role_prunes_by_itself(settings: Settings, db: Any, poll: Any) -> None:
+    from service.bootstrap import Service
+
+    fast = settings.model_copy(update={"retention": settings.retention.model_copy(
+        update={"inbox_s": 60, "outbox_margin_s": 0, "every_s": 0.2})})
+    async with Service(fast, frozenset({"relay"})):
+        await db.inbox.insert_one({"_id": "stale", "processed_at": datetime.now(UTC) - DAY})
+
+        async def gone() -> bool:
+            return await db.inbox.count_documents({"_id": "stale"}) == 0
+
+        assert await poll(gone, timeout_s=20)
