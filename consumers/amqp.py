@@ -57,12 +57,11 @@ class CommandConsumer:
                     await lanes.submit(lane_key(message), partial(self.settle, message))
                 await lanes.join()
         finally:
-            lanes.cancel()  # only when cancelled itself: after join() nothing is left running
+            await lanes.cancel()  # only when cancelled itself: after join() nothing is left running
 
     async def stop(self) -> None:
         """Stop taking messages; prefetched ones not started go back to their queue on close."""
-        for sub in self._subscriptions:
-            await sub.stop()
+        await asyncio.gather(*(sub.stop() for sub in self._subscriptions))
 
     async def settle(self, message: AbstractIncomingMessage) -> None:
         """`process`, and never let one message end the consumer."""

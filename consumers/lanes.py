@@ -1,8 +1,9 @@
 """Concurrency that keeps each account's order.
 
 Messages of one queue run at the same time up to a limit, but two messages with the same key (the
-account) run one after the other, in the order they arrived. Messages that name no account (by
-header or payload) share one lane: they run one at a time, in order, as every message did before.
+account) run one after the other, in the order they arrived. A message that names no account (by
+header or payload) runs alone: after everything before it, before everything after it, as every
+message did before.
 This lets one consumer use both cores (argon2id in threads, MongoDB round trips overlapping) while
 an account's commands are still applied in publish order.
 
@@ -42,31 +43,41 @@ def lane_key(message: AbstractIncomingMessage) -> str | None:
     return None
 
 
-KEYLESS = ""  # the lane of the messages that name no account
-
-
 class Lanes:
     """`await lanes.submit(key, work)` starts `work()` after the earlier work of the same key;
-    it waits (back-pressure on the consumer loop) while `limit` works are running."""
+    it waits (back-pressure on the consumer loop) while `limit` works are running.
+
+    Work without a key is a barrier: it starts once everything submitted before it has finished,
+    and everything submitted after it waits for it. So a keyless `person.update` never overtakes
+    the keyed `person.create` before it, as in a queue handled one message at a time."""
 
     def __init__(self, limit: int) -> None:
         self._slots = asyncio.Semaphore(limit)
         self._tails: dict[str, asyncio.Task[None]] = {}
+        self._barrier: asyncio.Task[None] | None = None
         self._running: set[asyncio.Task[None]] = set()
 
     async def submit(self, key: str | None, work: Callable[[], Awaitable[None]]) -> None:
         await self._slots.acquire()
-        lane = KEYLESS if key is None else key
-        task = asyncio.create_task(self._run(self._tails.get(lane), work))
+        if key is None:
+            before = list(self._running)
+        else:
+            tail = self._tails.get(key) or self._barrier
+            before = [tail] if tail is not None and not tail.done() else []
+        task = asyncio.create_task(self._run(before, work))
         self._running.add(task)
         task.add_done_callback(self._running.discard)
-        self._tails[lane] = task
-        task.add_done_callback(lambda t: self._forget(lane, t))
+        if key is None:
+            self._barrier = task
+            self._tails.clear()  # every later key waits for the barrier first
+        else:
+            self._tails[key] = task
+            task.add_done_callback(lambda t: self._forget(key, t))
 
-    async def _run(self, before: asyncio.Task[None] | None, work: Callable[[], Awaitable[None]]) -> None:
+    async def _run(self, before: list[asyncio.Task[None]], work: Callable[[], Awaitable[None]]) -> None:
         try:
-            if before is not None:
-                await asyncio.wait([before])  # its outcome is its own; only the order matters here
+            if before:
+                await asyncio.wait(before)  # their outcomes are their own; only the order matters here
             await work()
         finally:
             self._slots.release()
@@ -75,10 +86,12 @@ class Lanes:
         if self._tails.get(key) is task:
             del self._tails[key]
 
-    def cancel(self) -> None:
-        """Stop every running work (the grace period is over)."""
-        for task in self._running:
+    async def cancel(self) -> None:
+        """Stop every running work (the grace period is over) and wait until they have ended."""
+        running = list(self._running)
+        for task in running:
             task.cancel()
+        await asyncio.gather(*running, return_exceptions=True)
 
     async def join(self) -> None:
         """Wait for every submitted work (a graceful stop lets them finish)."""

@@ -26,6 +26,7 @@ from aio_pika.abc import AbstractIncomingMessage, AbstractQueue, ConsumerTag
 from aio_pika.exceptions import ChannelInvalidStateError
 
 log = structlog.get_logger("luna.subscription")
+CANCEL_TIMEOUT_S = 5.0
 
 
 def channel_lost(message: AbstractIncomingMessage) -> bool:
@@ -76,7 +77,7 @@ class Subscription:
         tag, self._tag = self._tag, None
         if tag is None:
             return
-        try:
-            await self._queue.cancel(tag)
-        except Exception as exc:  # the channel is gone: so is the consumer
+        try:  # bounded: while RabbitMQ is away a robust channel would wait for it
+            await asyncio.wait_for(self._queue.cancel(tag), CANCEL_TIMEOUT_S)
+        except Exception as exc:  # the channel is gone (so is the consumer), or the broker is away
             log.info("cancel_skipped", queue=self._queue.name, error=repr(exc)[:200])

@@ -88,3 +88,46 @@ async def test_the_limit_holds_back_the_submitter() -> None:
     gate.set()
     await third
     await lanes.join()
+
+
+async def test_keyless_work_waits_for_what_came_before_and_holds_back_what_follows() -> None:
+    lanes = Lanes(limit=8)
+    gates = {name: asyncio.Event() for name in ("create", "update", "other")}
+    started: list[str] = []
+
+    def work(name: str) -> Any:
+        async def run() -> None:
+            started.append(name)
+            await gates[name].wait()
+        return run
+
+    await lanes.submit("a", work("create"))  # person.create names its account
+    await lanes.submit(None, work("update"))  # person.update names only the person
+    await lanes.submit("b", work("other"))  # another account, submitted after the update
+    for _ in range(5):
+        await asyncio.sleep(0)
+    assert started == ["create"]  # the update does not overtake the create; b waits for the update
+    gates["create"].set()
+    for _ in range(5):
+        await asyncio.sleep(0)
+    assert started == ["create", "update"]
+    gates["update"].set()
+    gates["other"].set()
+    await lanes.join()
+    assert started == ["create", "update", "other"]
+
+
+async def test_cancel_waits_for_the_cancelled_work() -> None:
+    lanes = Lanes(limit=2)
+    ended = asyncio.Event()
+
+    async def run() -> None:
+        try:
+            await asyncio.Event().wait()
+        finally:
+            ended.set()
+
+    await lanes.submit("a", run)
+    await asyncio.sleep(0)
+    await lanes.cancel()
+    assert ended.is_set()
