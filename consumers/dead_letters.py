@@ -8,6 +8,7 @@ itself when a queue's delivery limit was hit (a consumer that kept dying on them
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from datetime import UTC, datetime
 from typing import Any
@@ -17,7 +18,7 @@ from aio_pika import DeliveryMode, Message
 from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractQueue
 from pamqp.common import FieldTable
 
-from consumers.subscription import Subscription, channel_lost
+from consumers.subscription import Subscription
 from contracts import ids
 from contracts.topology import Topology
 from storage.dead_letters import DeadLetterRecord, DeadLetterStore
@@ -55,17 +56,17 @@ async def drain_dead_letters(queue: AbstractQueue, store: DeadLetterStore) -> No
     """Move every dead-lettered message into MongoDB: insert, then ack."""
     async with Subscription(queue) as messages:
         async for message in messages:
-            rec = record_of(message)
             try:
+                rec = record_of(message)
                 await store.add(rec, datetime.now(UTC))
                 await message.ack()
             except Exception as exc:
                 # MongoDB away, or the channel lost: the message stays in the DLQ (stored again
                 # under the same id next time), after a pause so an outage is not a hot loop.
-                log.warning("dead_letter_store_failed", message_id=rec.message_id,
+                log.warning("dead_letter_store_failed", message_id=message.message_id,
                             error=f"{type(exc).__name__}: {exc}"[:300])
                 await asyncio.sleep(STORE_RETRY_PAUSE_S)
-                if not channel_lost(message):
+                with contextlib.suppress(Exception):  # a channel lost meanwhile has requeued it
                     await message.nack(requeue=True)
                 continue
             log.warning("dead_lettered", message_id=rec.message_id, routing_key=rec.routing_key,
