@@ -104,7 +104,7 @@ class CommandConsumer:
         finally:
             self.in_flight -= 1
         await message.ack()
-        self._done(type_, outcome, start)
+        self._done(message, type_, outcome, start)
 
     def _admit(self, message: AbstractIncomingMessage) -> Command:
         """Decode, then check the publisher: a publisher not on the allow-list gets 12010 (and
@@ -130,8 +130,14 @@ class CommandConsumer:
         log.warning("transient_failure", outcome=outcome.status, attempt=attempts(message) + 1,
                     sent_to=went, error=error[:500], duration_ms=_ms(start))
 
-    def _done(self, type_: str, outcome: Outcome, start: float) -> None:
+    def _done(self, message: AbstractIncomingMessage, type_: str, outcome: Outcome, start: float) -> None:
         self._on_done(type_, outcome, time.perf_counter() - start)
+        header = (message.headers or {}).get("account_id")
+        if header and outcome.account_id and str(header) != str(outcome.account_id):
+            # Its lane was the header's account, not the owner's: ordering with the owner's other
+            # commands was not guaranteed. The publisher should fix its header.
+            log.warning("account_header_mismatch", header_account_id=str(header),
+                        account_id=str(outcome.account_id))
         log.info("handled", outcome=outcome.status, error_code=outcome.error_code,
                  account_id=str(outcome.account_id) if outcome.account_id else None,
                  duration_ms=_ms(start))

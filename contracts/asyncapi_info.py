@@ -32,7 +32,9 @@ Each command's operation names its result as its `reply`.
 Publish the command envelope as the message body to the topic exchange `{exchange}`
 with the command type as routing key, `content_type=application/json`,
 `message_id` = `command_id` and `type` = the command type.
-`version` selects the payload version (default 1).
+`version` selects the payload version (default 1). Set the application header `account_id` to
+the account the command is about (each command's `headers` say when it matters): one account's
+commands are applied in the order published, different accounts' concurrently.
 
 - Exactly one result per command appears on `{results}`, with the same `command_id`
   and your `correlation_id`; its `type` is `<command type>.result`. `status` is `ok` with

@@ -44,10 +44,36 @@ def command(spec: CommandSpec) -> Obj:
         "summary": summary(spec.payload),
         "contentType": "application/json",
         "payload": ref(spec.name),
+        "headers": command_headers(spec),
         "correlationId": CORRELATION,
         "bindings": {"amqp": {"messageType": spec.name, "bindingVersion": AMQP_BINDING}},
-        "examples": [{"name": spec.name, "summary": f"Example {spec.name} command", "payload": example}],
+        "examples": [{"name": spec.name, "summary": f"Example {spec.name} command",
+                      **_command_example_headers(spec, example), "payload": example}],
     }
+
+
+OWNED_IDS = ("list_id", "person_id", "face_id", "token_id")  # payload ids of things an account owns
+
+
+def command_headers(spec: CommandSpec) -> Obj:
+    """The AMQP application headers a publisher sets on a command: `account_id`, the ordering and
+    shard key (`consumers.lanes`, the consistent-hash exchange)."""
+    fields = spec.payload.model_fields
+    if "account_id" in fields:
+        text = ("The payload's `account_id`, as a string. Optional here: the service reads the "
+                "payload when the header is absent. It is the shard key of `LUNA_AMQP__SHARDS`.")
+    elif owned := [f"`{f}`" for f in OWNED_IDS if f in fields]:
+        text = (f"The account that owns the {' / '.join(owned)} this command names, as a string. Set "
+                "it: one account's commands are applied in publish order and different accounts' at "
+                "the same time, so a command without it runs alone in its queue (after everything "
+                "before it, before everything after it): correct, but it holds up every account. It "
+                "is also the shard key of `LUNA_AMQP__SHARDS`. A header naming another account "
+                "weakens ordering; the service logs `account_header_mismatch` when it sees one.")
+    else:
+        text = ("Not needed: this command is about no single account, and runs alone in its queue "
+                "(after everything before it, before everything after it).")
+    return {"type": "object",
+            "properties": {"account_id": {"type": "string", "format": "uuid", "description": text}}}
 
 
 def result(spec: CommandSpec) -> Obj:
@@ -130,6 +156,14 @@ def task_progress(model: type[BaseModel], schemas: SchemaSet) -> Obj:
 
 def _key(description: str) -> Obj:
     return {"key": {"type": "string", "description": description}, "bindingVersion": KAFKA_BINDING}
+
+
+def _command_example_headers(spec: CommandSpec, example: Obj) -> Obj:
+    fields = spec.payload.model_fields
+    if "account_id" in fields or any(f in fields for f in OWNED_IDS):
+        return {"headers": {"account_id": example["payload"].get("account_id")
+                            or examples.example_id("account_id")}}
+    return {"headers": {}}
 
 
 def _headers(event: Obj) -> Obj:

@@ -113,3 +113,22 @@ async def test_one_log_line_per_message_and_no_secret(call: Any) -> None:
     text = json.dumps(logs, default=str)
     assert password not in text
     assert token["result"]["token"] not in text
+
+
+async def test_an_account_header_naming_another_account_is_logged(call: Any, client: Any,
+                                                                  results: Any) -> None:
+    from service.client import envelope
+    from tests.e2e.support import new_account, ok
+
+    owner = await new_account(call, "hdr")
+    list_id = (await ok(call, "list.create", {"account_id": owner, "type": "persons"}))["list_id"]
+    person = (await ok(call, "person.create", {"account_id": owner}))["person_id"]
+    stranger = str(uuid.uuid4())
+    with structlog.testing.capture_logs(processors=[structlog.contextvars.merge_contextvars]) as logs:
+        for header in (owner, stranger):
+            cmd = envelope("list.attach", {"list_id": list_id, "person_ids": [person]})
+            await client.publish(cmd, headers={"account_id": header})
+            hit = (await results.wait_for(command_id=cmd["command_id"]))[0]["value"]
+            assert hit["status"] == "ok", hit  # the header decides the lane only, never the effect
+    mismatches = [e for e in logs if e["event"] == "account_header_mismatch"]
+    assert [(e["header_account_id"], e["account_id"]) for e in mismatches] == [(stranger, owner)]
