@@ -48,18 +48,21 @@ def _cmd(type_: str, payload: dict[str, Any]) -> Command:
 
 async def seed_lists(publisher: Publisher, reader: ResultReader, seed: SeedData,
                      lists: int = 10, persons: int = 100) -> None:
-    """Persons lists and persons for list.attach, made through the service itself."""
-    owner = seed.account_ids[0]  # one owner, so any person may join any list (no cross-account attach)
+    """Persons lists and persons for list.attach, made through the service itself: each list has
+    its own owner (the first `lists` seeded accounts) with its share of the persons, since a person
+    joins only its own account's lists."""
+    owners = seed.account_ids[:lists]
     commands = []
-    for _ in range(lists):
+    for i in range(lists):
         list_id = str(uuid.uuid4())
-        seed.list_ids.append(list_id)
-        commands.append(_cmd("list.create", {"account_id": owner, "type": "persons",
+        seed.own_list(list_id, owners[i % len(owners)])
+        commands.append(_cmd("list.create", {"account_id": owners[i % len(owners)], "type": "persons",
                                              "list_id": list_id}))
-    for _ in range(persons):
+    for i in range(persons):
         person_id = str(uuid.uuid4())
-        seed.person_ids.append(person_id)
-        commands.append(_cmd("person.create", {"account_id": owner, "person_id": person_id}))
+        seed.own_person(person_id, owners[i % len(owners)])
+        commands.append(_cmd("person.create", {"account_id": owners[i % len(owners)],
+                                               "person_id": person_id}))
     res = await drive(publisher, reader, commands, label="seed", mix={}, idle_timeout_s=30)
     if res.completed != len(commands) or res.errors:
         raise RuntimeError(f"seeding lists/persons failed: {res.completed}/{len(commands)} done, "

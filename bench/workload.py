@@ -25,7 +25,15 @@ class SeedData:
 
     account_ids: list[str] = field(default_factory=list)
     list_ids: list[str] = field(default_factory=list)  # persons lists, when list.* handlers exist
-    person_ids: list[str] = field(default_factory=list)
+    list_owner: dict[str, str] = field(default_factory=dict)  # list id -> its account
+    persons_of: dict[str, list[str]] = field(default_factory=dict)  # account -> its persons
+
+    def own_list(self, list_id: str, account_id: str) -> None:
+        self.list_ids.append(list_id)
+        self.list_owner[list_id] = account_id
+
+    def own_person(self, person_id: str, account_id: str) -> None:
+        self.persons_of.setdefault(account_id, []).append(person_id)
 
 
 @dataclass(frozen=True)
@@ -35,7 +43,7 @@ class Command:
     command_id: str
     type: str
     body: bytes
-    account_id: str | None = None  # from the payload, for the publisher's `account_id` header
+    account_id: str | None = None  # the publisher's `account_id` header: the account it is about
 
 
 Payload = Callable[[int, random.Random, SeedData, str], dict[str, Any]]
@@ -55,7 +63,17 @@ def _person_create(i: int, rng: random.Random, seed: SeedData, tag: str) -> dict
 
 
 def _list_attach(i: int, rng: random.Random, seed: SeedData, tag: str) -> dict[str, Any]:
-    return {"list_id": rng.choice(seed.list_ids), "person_ids": rng.sample(seed.person_ids, 2)}
+    list_id = rng.choice(seed.list_ids)
+    return {"list_id": list_id, "person_ids": rng.sample(seed.persons_of[seed.list_owner[list_id]], 2)}
+
+
+def header_account(payload: dict[str, Any], seed: SeedData) -> str | None:
+    """The `account_id` header an upstream sets, as the AsyncAPI document asks: the payload's
+    account, else the owner of the list it names."""
+    account = payload.get("account_id")
+    if account is None and "list_id" in payload:
+        account = seed.list_owner.get(payload["list_id"])
+    return str(account) if account else None
 
 
 PAYLOADS: dict[str, Payload] = {
@@ -110,7 +128,8 @@ class Workload:
         self._i += 1
         payload = PAYLOADS[type_](self._i, self._rng, self._seed, self._tag)
         cmd = envelope(type_, payload, uuid.UUID(int=self._rng.getrandbits(128), version=4))
-        return Command(cmd["command_id"], type_, json.dumps(cmd).encode(), payload.get("account_id"))
+        header = header_account(payload, self._seed)
+        return Command(cmd["command_id"], type_, json.dumps(cmd).encode(), header)
 
     def batch(self, n: int) -> list[Command]:
         return [self.next() for _ in range(n)]

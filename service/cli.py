@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -45,10 +46,19 @@ def _start(roles: frozenset[str], demo: bool = False) -> None:
     settings = Settings()
     configure(settings.log.level, settings.log.json_lines)
     try:
-        asyncio.run(_run(settings, roles, demo))
+        with asyncio.Runner(loop_factory=_loop_factory(settings)) as runner:
+            runner.run(_run(settings, roles, demo))
     except (ConnectionError, OSError) as exc:
         typer.echo(f"luna-admin: a server is unreachable: {exc}", err=True)
         raise typer.Exit(3) from None
+
+
+def _loop_factory(settings: Settings) -> Callable[[], asyncio.AbstractEventLoop] | None:
+    if settings.event_loop == "uvloop":
+        import uvloop
+
+        return uvloop.new_event_loop
+    return None
 
 
 @app.command()

@@ -5,7 +5,7 @@ Example: `LUNA_MONGO__URL=mongodb://127.0.0.1:27017`, `LUNA_AMQP__PREFETCH=200`.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -119,6 +119,8 @@ class Settings(BaseSettings):
     http: HttpSettings = HttpSettings()
     retention: RetentionSettings = RetentionSettings()
     log: LogSettings = LogSettings()
+    event_loop: Literal["uvloop", "asyncio"] = Field(
+        default="uvloop", description="uvloop (libuv: cheaper sockets and callbacks) or the standard one")
     shutdown_grace_s: float = Field(default=20.0, ge=0,
                                     description="how long in-flight messages may take on SIGTERM")
     grafana_url: str = Field(default="http://127.0.0.1:3000/d/luna-admin-bus",
