@@ -9,10 +9,11 @@ from argon2.exceptions import VerificationError
 
 
 class Argon2Hasher:
-    """argon2id with the library's recommended parameters."""
+    """argon2id; by default with the library's parameters (RFC 9106's low-memory choice: t=3,
+    64 MiB, p=4). A hash carries its own parameters, so hashes made with other ones still verify."""
 
-    def __init__(self) -> None:
-        self._hasher = PasswordHasher()
+    def __init__(self, time_cost: int = 3, memory_kib: int = 65536, parallelism: int = 4) -> None:
+        self._hasher = PasswordHasher(time_cost=time_cost, memory_cost=memory_kib, parallelism=parallelism)
 
     async def hash(self, password: str) -> str:
         return await asyncio.to_thread(self._hasher.hash, password)

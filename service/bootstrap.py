@@ -182,7 +182,9 @@ class Service:
         assert self._channel is not None, "the consume role opens the channel first"
         info = ServiceInfo(version=package_version(), config=self.settings.public(),
                            grafana_url=self.settings.grafana_url)
-        return Deps(accounts=AccountRepository(db), passwords=Argon2Hasher(),
+        pw = self.settings.passwords
+        return Deps(accounts=AccountRepository(db),
+                    passwords=Argon2Hasher(pw.time_cost, pw.memory_kib, pw.parallelism),
                     tokens=TokenRepository(db), lookup=Lookup(db), series=SeriesStore(db),
                     images=self._images(db), service_key=await service_key(db), info=info,
                     dead_letters=DeadLetterStore(db), replayer=AmqpReplayer(self._channel, self.topology),

@@ -87,6 +87,16 @@ class RetentionSettings(BaseModel):
     every_s: float = Field(default=300.0, gt=0, description="how often the relay role prunes")
 
 
+class PasswordSettings(BaseModel):
+    """argon2id parameters of new password hashes (existing hashes keep theirs and still verify).
+    The defaults are argon2-cffi's (RFC 9106, low memory); OWASP's minimum is t=2, 19456 KiB, p=1,
+    about a fifth of the CPU per account.create."""
+
+    time_cost: int = Field(default=3, ge=1, le=10, description="argon2id passes over memory")
+    memory_kib: int = Field(default=65536, ge=7168, le=1048576, description="argon2id memory, KiB")
+    parallelism: int = Field(default=4, ge=1, le=16, description="argon2id lanes (threads)")
+
+
 class HttpSettings(BaseModel):
     """The HTTP port: /metrics (Prometheus), /healthz (liveness), /readyz (readiness)."""
 
@@ -118,6 +128,7 @@ class Settings(BaseSettings):
     tasks: TaskSettings = TaskSettings()
     http: HttpSettings = HttpSettings()
     retention: RetentionSettings = RetentionSettings()
+    passwords: PasswordSettings = PasswordSettings()
     log: LogSettings = LogSettings()
     event_loop: Literal["uvloop", "asyncio"] = Field(
         default="uvloop", description="uvloop (libuv: cheaper sockets and callbacks) or the standard one")

@@ -1,5 +1,5 @@
 """CPU ceilings of the handler itself: argon2id hashing (account.create) with the service's
-parameters (argon2-cffi's defaults, as `consumers.passwords.Argon2Hasher`), and decode+validate.
+parameters (`LUNA_PASSWORDS__*`, as `consumers.passwords.Argon2Hasher`), and decode+validate.
 
 Not a server stage, but under one-at-a-time consumption a create can never go faster than one hash,
 so it bounds any mix with creates in it."""
@@ -15,11 +15,13 @@ from argon2 import PasswordHasher
 from bench.ceilings import Ceiling
 from bench.workload import PASSWORD, Command
 from contracts.decode import decode
+from service.settings import Settings
 
 
 def argon2(repeat: int = 10) -> tuple[Ceiling, float]:
     """The ceiling, and the median seconds per hash."""
-    hasher = PasswordHasher()
+    pw = Settings().passwords
+    hasher = PasswordHasher(time_cost=pw.time_cost, memory_cost=pw.memory_kib, parallelism=pw.parallelism)
     hasher.hash(PASSWORD)  # first call allocates
     times = []
     for _ in range(repeat):

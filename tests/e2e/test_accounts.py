@@ -128,3 +128,21 @@ async def test_racing_creates_of_one_email_make_one_account(
             assert sorted(r["status"] for r in pair) == ["error", "ok"], pair
             assert [r["error"]["error_code"] for r in pair if r["error"]] == [40001]
             assert await service.db.accounts.count_documents({"email_lower": email}) == 1
+
+
+async def test_password_parameters_come_from_settings(settings: Any) -> None:
+    from service.bootstrap import Service
+    from service.client import TopicReader, bus
+
+    owasp = settings.model_copy(update={"passwords": settings.passwords.model_copy(
+        update={"time_cost": 2, "memory_kib": 19456, "parallelism": 1})})
+    async with Service(owasp) as svc, bus(owasp.amqp.url.get_secret_value(), svc.topology) as client, \
+            TopicReader(owasp.kafka.bootstrap, svc.topology.results_topic) as results:
+        cmd = envelope("account.create", {"email": f"pw-{uuid.uuid4().hex[:6]}@x.io",
+                                          "password": "pass-word-1", "organization_name": "Pw"})
+        await client.publish(cmd)
+        res = (await results.wait_for(command_id=cmd["command_id"]))[0]["value"]
+        assert res["status"] == "ok", res
+        doc = await svc.db.accounts.find_one({"_id": res["result"]["account_id"]})
+    assert doc["password_hash"].startswith("$argon2id$v=19$m=19456,t=2,p=1$")
+    assert PasswordHasher().verify(doc["password_hash"], "pass-word-1")  # the default hasher reads them
