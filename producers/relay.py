@@ -45,9 +45,9 @@ class OutboxRelay:
         if not pending:
             return 0
         records = [Record(self._topo.topic(e.stream), e.key.encode(), e.value,
-                          [(k, v.encode()) for k, v in e.headers]) for _, _, e in pending]
+                          [(k, v.encode()) for k, v in e.headers]) for _, e in pending]
         await self._publisher.send_all(records)
-        await self._outbox.mark_sent([(doc_id, seq) for doc_id, seq, _ in pending])
+        await self._outbox.mark_sent([doc_id for doc_id, _ in pending])
         self.sent += len(pending)
         return len(pending)
 

@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from uuid import UUID
 
-from pymongo import UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError
 
@@ -75,19 +74,21 @@ class Outbox:
         doc = await self._col.find_one({"command_id": str(command_id), "kind": "result"})
         return None if doc is None else bytes(doc["value"])
 
-    async def pending(self, limit: int) -> list[tuple[str, int, OutboxEntry]]:
-        """The oldest unsent entries, each with its `_id` and the `seq` it had when read."""
+    async def pending(self, limit: int) -> list[tuple[str, OutboxEntry]]:
+        """The oldest unsent entries, each with its `_id`."""
         # One batch (batch_size = limit): no server cursor stays open if this process dies here.
         cursor = self._col.find({"sent": False}).sort("seq", 1).limit(limit).batch_size(limit)
-        return [(doc["_id"], int(doc["seq"]), _from_doc(doc)) async for doc in cursor]
+        return [(doc["_id"], _from_doc(doc)) async for doc in cursor]
 
-    async def mark_sent(self, sent: list[tuple[str, int]]) -> None:
-        """Mark entries sent (matching the `seq` read, should an entry have been re-queued)."""
-        if sent:
-            now = datetime.now(UTC)
-            await self._col.bulk_write([UpdateOne({"_id": i, "seq": seq},
-                                                  {"$set": {"sent": True, "sent_at": now}})
-                                        for i, seq in sent], ordered=False)
+    async def mark_sent(self, ids: list[str]) -> None:
+        """Mark entries sent: one `update_many`, never a bulk of single updates. FerretDB v1 holds
+        one PostgreSQL connection per operation of a bulk write until the whole bulk ends, so a bulk
+        larger than its pool (or two that together are) waits forever for a connection it holds
+        itself, and every client with it. (An entry's bytes and `seq` never change once written: a
+        re-send is a copy under a new `_id`.)"""
+        if ids:
+            await self._col.update_many({"_id": {"$in": ids}, "sent": False},
+                                        {"$set": {"sent": True, "sent_at": datetime.now(UTC)}})
 
     async def oldest_pending_seq(self) -> int | None:
         doc = await self._col.find_one({"sent": False}, sort=[("seq", 1)])

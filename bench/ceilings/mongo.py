@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from pymongo import AsyncMongoClient, UpdateOne
+from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
 from bench.ceilings import Ceiling
@@ -56,8 +56,8 @@ async def _relay(db: AsyncDatabase[Doc], wake: asyncio.Event, stop: asyncio.Even
     while True:
         pending = await db.outbox.find({"sent": False}).sort("seq", 1).limit(500).to_list()
         if pending:
-            marks = [UpdateOne({"_id": d["_id"], "seq": d["seq"]}, {"$set": {"sent": True}}) for d in pending]
-            await db.outbox.bulk_write(marks, ordered=False)
+            await db.outbox.update_many({"_id": {"$in": [d["_id"] for d in pending]}, "sent": False},
+                                        {"$set": {"sent": True}})  # as storage.outbox.mark_sent
             rounds += 1
             continue
         if stop.is_set():
