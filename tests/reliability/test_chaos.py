@@ -42,39 +42,60 @@ ROUNDS = max(6, N // 100)  # kill rounds; then the chaos stops and the system mu
 BROKERS = os.environ.get("LUNA_CHAOS_BROKERS", "1") == "1"
 
 
-async def _chaos(processes: Any, workers: list[Any], relays: list[Any], stop: asyncio.Event,
-                 tally: Tally, rng: random.Random) -> None:
+ROUND_S = (3.0, 6.0)  # seconds between kill rounds
+# Commands are published over about the time the kill rounds take, so every kill lands while
+# commands are in flight; the run waits for all rounds, whatever the speed of the machine.
+PACE_S = ROUNDS * sum(ROUND_S) / 2 / max(N, 1)
+
+
+class Chaos:
     """Every few seconds, SIGKILL a random consumer or relay and start a fresh one; restart each
     broker once along the way. Like a process supervisor (Kubernetes, compose), start a fresh
-    process for any that exited on its own (a service exits when it cannot start)."""
-    restarts = ["rabbitmq", "kafka"] if BROKERS else []
-    rounds = 0
-    next_kill = asyncio.get_running_loop().time() + rng.uniform(3.0, 6.0)
-    while not stop.is_set():
-        with contextlib.suppress(TimeoutError):  # the supervisor's period; ends at once on stop
-            await asyncio.wait_for(stop.wait(), timeout=0.5)
-        if stop.is_set():
-            break
-        for pool, roles in ((workers, "consume"), (relays, "relay")):
-            for p in [p for p in pool if p.proc.poll() is not None]:
-                pool.remove(p)
-                pool.append(processes(roles, LUNA_KAFKA__RELAY_LEASE_S="3", LUNA_LOG__LEVEL="INFO"))
-                tally.counts[f"{roles} restarted after exiting"] += 1
-        if rounds >= ROUNDS or asyncio.get_running_loop().time() < next_kill:
-            continue
-        next_kill = asyncio.get_running_loop().time() + rng.uniform(3.0, 6.0)
-        rounds += 1
-        pool, roles = (workers, "consume") if rng.random() < 0.6 else (relays, "relay")
-        grown = [p for p in pool if p.age_s() > MATURE_S]  # killing a process still booting proves little
-        if not grown:
-            continue
-        victim = rng.choice(grown)
-        pool.remove(victim)
-        victim.stop_now()
-        tally.counts[f"{roles} SIGKILLs"] += 1
-        pool.append(processes(roles, LUNA_KAFKA__RELAY_LEASE_S="3", LUNA_LOG__LEVEL="INFO"))
-        if restarts and rounds % 3 == 0:
-            await restart(restarts.pop(0), tally)
+    process for any that exited on its own (a service exits when it cannot start). `rounds` counts
+    the kills done; `done` is set after the last."""
+
+    def __init__(self, processes: Any, workers: list[Any], relays: list[Any], tally: Tally,
+                 rng: random.Random) -> None:
+        self._processes, self._workers, self._relays = processes, workers, relays
+        self._tally, self._rng = tally, rng
+        self.rounds = 0
+        self.done = asyncio.Event()
+        self.stop = asyncio.Event()
+
+    def _spawn(self, roles: str) -> Any:
+        return self._processes(roles, LUNA_KAFKA__RELAY_LEASE_S="3", LUNA_LOG__LEVEL="INFO")
+
+    async def run(self) -> None:
+        loop = asyncio.get_running_loop()
+        restarts = ["rabbitmq", "kafka"] if BROKERS else []
+        next_kill = loop.time() + self._rng.uniform(*ROUND_S)
+        while not self.stop.is_set():
+            with contextlib.suppress(TimeoutError):  # the supervisor's period; ends at once on stop
+                await asyncio.wait_for(self.stop.wait(), timeout=0.5)
+            if self.stop.is_set():
+                break
+            for pool, roles in ((self._workers, "consume"), (self._relays, "relay")):
+                for p in [p for p in pool if p.proc.poll() is not None]:
+                    pool.remove(p)
+                    pool.append(self._spawn(roles))
+                    self._tally.counts[f"{roles} restarted after exiting"] += 1
+            if self.rounds >= ROUNDS or loop.time() < next_kill:
+                continue
+            pool, roles = (self._workers, "consume") if self._rng.random() < 0.6 else (self._relays, "relay")
+            grown = [p for p in pool if p.age_s() > MATURE_S]  # killing a process still booting proves little
+            if not grown:
+                continue  # the round is not spent: try again at the next tick
+            next_kill = loop.time() + self._rng.uniform(*ROUND_S)
+            victim = self._rng.choice(grown)
+            pool.remove(victim)
+            victim.stop_now()
+            self._tally.counts[f"{roles} SIGKILLs"] += 1
+            pool.append(self._spawn(roles))
+            self.rounds += 1
+            if restarts and self.rounds % 3 == 0:
+                await restart(restarts.pop(0), self._tally)
+            if self.rounds >= ROUNDS:
+                self.done.set()
 
 
 @pytest.mark.skipif(os.environ.get("LUNA_CHAOS") != "1",
@@ -103,8 +124,8 @@ async def test_chaos_every_command_once(settings: Settings, processes: Any, clea
     assert len(created) == len(setup), "the setup accounts were not all created"
     print(f"\nchaos: {len(setup)} accounts created; publishing {N} commands", flush=True)
 
-    stop = asyncio.Event()
-    chaos = asyncio.create_task(_chaos(processes, workers, relays, stop, tally, rng))
+    chaos = Chaos(processes, workers, relays, tally, rng)
+    chaos_task = asyncio.create_task(chaos.run())
     try:
         order = [(json.dumps(c).encode(), str(c["type"]), str(c["command_id"])) for c in commands]
         for poison_id, poison_body in poison:
@@ -115,13 +136,16 @@ async def test_chaos_every_command_once(settings: Settings, processes: Any, clea
             if rng.random() < 0.05:
                 await publisher.publish(body, key, mid, {})
                 tally.counts["duplicates injected"] += 1
+            with contextlib.suppress(TimeoutError):  # pacing: spread the commands over the rounds
+                await asyncio.wait_for(chaos.done.wait(), timeout=PACE_S)
         print(f"chaos: all published {dict(tally.counts)}", flush=True)
+        await asyncio.wait_for(chaos.done.wait(), timeout=60 + ROUNDS * 30)  # every round happened
         expected = {c["command_id"] for c in setup + commands} | {mid for mid, _ in poison}
         seen = await results_until(settings, expected, timeout_s=300 + N * 0.05)
         print(f"chaos: results for {len(expected & set(seen))} of {len(expected)}", flush=True)
     finally:
-        stop.set()
-        await chaos
+        chaos.stop.set()
+        await chaos_task
         await publisher.close()
 
     tally.counts["commands"] = len(commands) + len(setup)
@@ -138,6 +162,7 @@ async def test_chaos_every_command_once(settings: Settings, processes: Any, clea
     if lost:
         kinds = {c["command_id"]: c["type"] for c in setup + commands} | {mid: "poison" for mid, _ in poison}
         await _explain(settings, clean_db, {cid: kinds[cid] for cid in lost})
+    assert chaos.rounds == ROUNDS  # the chaos did happen
     assert not lost and not doubled
     assert sorted(creators) == sorted(c["command_id"] for c in commands)
     assert parked_ids == {mid for mid, _ in poison}
