@@ -8,15 +8,12 @@ run). One kill round per 100 commands (at least 6), every 3-6 s; both brokers re
 Broker restarts: `LUNA_CHAOS_BROKERS=0` turns them off (they only happen to servers that
 deploy/local started).
 
-Opt-in with `LUNA_CHAOS=1`. Status (2026-12-04): the service side holds. In every run that
-finished, every command had exactly one result event id and one effect, and only the poison was
-parked (the three commands earlier runs reported "lost" were this test's own bookkeeping: a
-well-formed envelope of an unknown type is answered under its envelope's command id, not the AMQP
-message id). What keeps it out of CI is the local MongoDB stand-in: under this churn FerretDB v1
-stops answering within seconds to minutes. All 250 of its PostgreSQL pool connections stay
-acquired but idle, and every request waits in its metadata registry or for a pool connection (see
-the foundation issue's notes). Against real MongoDB (deploy/compose) that failure does not exist,
-but no Docker engine runs here.
+It runs in CI at the small size. It used to be opt-in: FerretDB v1 (the local MongoDB stand-in)
+stopped answering under this churn. The cause was ours to avoid: the relay marked a batch of up to
+500 entries sent as one bulk of single updates, and FerretDB v1 holds one PostgreSQL connection
+per operation of a bulk until the bulk ends, so a backlog (after a Kafka restart) outgrew its
+250-connection pool and it waited forever on itself. The relay now marks a batch with one
+`update_many` (`tests/integration/test_outbox_backlog.py`).
 """
 
 from __future__ import annotations
@@ -28,8 +25,6 @@ import os
 import random
 import uuid
 from typing import Any
-
-import pytest
 
 from service.bootstrap import Service
 from service.client import envelope
@@ -98,8 +93,6 @@ class Chaos:
                 self.done.set()
 
 
-@pytest.mark.skipif(os.environ.get("LUNA_CHAOS") != "1",
-                    reason="opt-in (LUNA_CHAOS=1): FerretDB v1 hangs under this churn (module docstring)")
 async def test_chaos_every_command_once(settings: Settings, processes: Any, clean_db: Any,
                                         consumer_count: Any, poll: Any) -> None:
     rng = random.Random(7)
