@@ -60,19 +60,28 @@ class Outbox:
         """Queue the stored result of a command for publishing once more, as a copy with the same
         event id and bytes. A copy, not a reset of the original's `sent` flag: a reset would merge
         with a first publish still pending and the redelivery would go unanswered."""
-        doc = await self._col.find_one({"command_id": str(command_id), "kind": "result"})
+        doc = await self._stored_result(command_id)
         if doc is None:
             return 0
         seq = time.time_ns()
-        copy = {**doc, "_id": f"{doc['_id']}:resend:{seq}", "kind": "resend", "seq": seq, "sent": False,
+        original = str(doc["_id"]).split(":resend:")[0]
+        copy = {**doc, "_id": f"{original}:resend:{seq}", "kind": "resend", "seq": seq, "sent": False,
                 "created_at": datetime.now(UTC)}
+        copy.pop("sent_at", None)
         await self._col.insert_one(copy)
         return 1
 
     async def result_of(self, command_id: UUID) -> bytes | None:
         """The stored result event of a command (what its first processing published)."""
-        doc = await self._col.find_one({"command_id": str(command_id), "kind": "result"})
+        doc = await self._stored_result(command_id)
         return None if doc is None else bytes(doc["value"])
+
+    async def _stored_result(self, command_id: UUID) -> Doc | None:
+        """The newest copy of a command's result: the original, or a re-send of it. Retention may
+        have pruned the original while a later delivery's inbox record and re-send live on; every
+        copy has the same event id and bytes."""
+        flt = {"command_id": str(command_id), "kind": {"$in": ["result", "resend"]}}
+        return await self._col.find_one(flt, sort=[("seq", -1)])
 
     async def pending(self, limit: int) -> list[tuple[str, OutboxEntry]]:
         """The oldest unsent entries, each with its `_id`."""
