@@ -98,5 +98,16 @@ async def test_version_config_grafana(call: Any, settings: Any) -> None:
     for secret in (settings.amqp.url.get_secret_value(), settings.mongo.url.get_secret_value()):
         assert secret not in text
     assert "url" not in config["amqp"] and "url" not in config["mongo"]
-    assert "password" not in text and "guest:" not in text
+    assert "guest:" not in text
+    # no password field anywhere (the `passwords` section holds argon2id parameters only)
+    assert not [k for k in _keys(config) if k == "password" or k.endswith("_password")]
+    assert set(config["passwords"]) == {"time_cost", "memory_kib", "parallelism"}
     assert (await call("grafana.get"))["result"]["grafana_url"].startswith("http")
+
+
+def _keys(value: Any) -> list[str]:
+    if isinstance(value, dict):
+        return [k for k, v in value.items() for k in [k, *_keys(v)]]
+    if isinstance(value, list):
+        return [k for v in value for k in _keys(v)]
+    return []
