@@ -101,7 +101,7 @@ async def test_version_config_grafana(call: Any, settings: Any) -> None:
     assert "guest:" not in text
     # no password field anywhere (the `passwords` section holds argon2id parameters only)
     assert not [k for k in _keys(config) if k == "password" or k.endswith("_password")]
-    assert set(config["passwords"]) == {"time_cost", "memory_kib", "parallelism"}
+    assert set(config["passwords"]) == {"time_cost", "memory_kib", "parallelism", "workers", "nice"}
     assert (await call("grafana.get"))["result"]["grafana_url"].startswith("http")
 
 
