@@ -23,6 +23,9 @@ def test_the_key_is_the_header_then_the_payloads_account() -> None:
     assert lane_key(_msg([1, 2])) is None
     # a new account: nobody else can name it yet, so it overlaps with everything
     assert lane_key(_msg({"type": "account.create", "command_id": "c", "payload": {}})) == "new-account:c"
+    # two creates of one email (any case) share a lane, so the first published wins the email
+    assert lane_key(_msg({"type": "account.create", "command_id": "c", "payload": {"email": "A@x.io"}})) \
+        == lane_key(_msg({"type": "account.create", "command_id": "d", "payload": {"email": "a@X.io "}}))
 
 
 async def test_one_keys_work_runs_in_order_while_other_keys_overlap() -> None:
