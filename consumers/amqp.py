@@ -32,6 +32,9 @@ from contracts.decode import Command, Rejected, decode
 from contracts.errors import ErrorCode
 
 log = structlog.get_logger("luna.consumer")
+# Command families whose result key (`Outcome.account_id`) is the owning account (a task's is the
+# task id), so a differing `account_id` header is a publisher's mistake worth a warning.
+ACCOUNT_KEYED = frozenset({"account", "token", "list", "person", "face"})
 
 
 class CommandConsumer:
@@ -133,7 +136,8 @@ class CommandConsumer:
     def _done(self, message: AbstractIncomingMessage, type_: str, outcome: Outcome, start: float) -> None:
         self._on_done(type_, outcome, time.perf_counter() - start)
         header = (message.headers or {}).get("account_id")
-        if header and outcome.account_id and str(header) != str(outcome.account_id):
+        if header and outcome.account_id and type_.split(".")[0] in ACCOUNT_KEYED \
+                and str(header) != str(outcome.account_id):
             # Its lane was the header's account, not the owner's: ordering with the owner's other
             # commands was not guaranteed. The publisher should fix its header.
             log.warning("account_header_mismatch", header_account_id=str(header),

@@ -27,7 +27,8 @@ def lane_key(message: AbstractIncomingMessage) -> str | None:
     """The account a command is about: the `account_id` header publishers set for the
     consistent-hash shards, else the payload's `account_id`. An `account.create` without one makes
     a new account that no other command can name yet: a lane of its own, shared only with the
-    creates of the same email, so the first published of those wins it. Otherwise None."""
+    creates of the same email, so in one consumer the first published of those is applied first
+    (and wins the email, unless it fails transiently and is retried later). Otherwise None."""
     header = (message.headers or {}).get("account_id")
     if header:
         return str(header)
@@ -42,7 +43,7 @@ def lane_key(message: AbstractIncomingMessage) -> str | None:
     if (raw.get("type") or message.type or message.routing_key) == "account.create":
         email = payload.get("email") if isinstance(payload, dict) else None
         if isinstance(email, str) and email:
-            return f"new-account:{email.strip().lower()}"  # two creates of one email: publish order wins
+            return f"new-account:{email.strip().lower()}"  # creates of one email: in publish order
         return f"new-account:{raw.get('command_id') or message.message_id}"
     return None
 

@@ -6,9 +6,10 @@ second of CPU. On the default executor up to 16 concurrent `account.create`s wou
 a gigabyte of memory and every core busy. The pool bounds that to `workers` hashes at a time.
 
 Why low priority: a hash keeps the cores busy for 100 ms or more, and every command in flight
-behind it (and the servers on the same machine) waits that long. The pool's threads raise their
-nice value (`nice`, Linux threads have their own; argon2's lane threads inherit it), so the
-kernel runs the event loop and the round trips first and a create takes the spare CPU.
+behind it waits that long. The pool's threads raise their nice value (`nice`; Linux threads have
+their own, and argon2's lane threads inherit it), so the kernel runs this process's event loop
+before them and a create takes the spare CPU. (Nice ranks threads within one scheduling group:
+other services on the machine gain only where they share it, as in one container.)
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
@@ -27,9 +29,23 @@ _pools_lock = threading.Lock()
 
 
 def _lower_priority(nice: int) -> None:
-    with contextlib.suppress(AttributeError, OSError):  # not Linux, or not allowed: run as is
+    if not sys.platform.startswith("linux"):  # elsewhere the id would name a process, not this thread
+        return
+    with contextlib.suppress(OSError):  # not allowed: run at the normal priority
         tid = threading.get_native_id()
         os.setpriority(os.PRIO_PROCESS, tid, os.getpriority(os.PRIO_PROCESS, tid) + nice)
+
+
+def usable_cores() -> int:
+    """Cores this process may run on (its CPU affinity, as a container's cpuset sets it)."""
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except AttributeError:
+        return os.cpu_count() or 1
+
+
+# A forked child has none of the parent's threads: it builds its own pools.
+os.register_at_fork(after_in_child=_pools.clear)
 
 
 def hashing_pool(workers: int, nice: int) -> ThreadPoolExecutor:
@@ -50,7 +66,7 @@ class Argon2Hasher:
     def __init__(self, time_cost: int = 3, memory_kib: int = 65536, parallelism: int = 4,
                  workers: int = 0, nice: int = 10) -> None:
         self._hasher = PasswordHasher(time_cost=time_cost, memory_cost=memory_kib, parallelism=parallelism)
-        self.pool = hashing_pool(workers or os.cpu_count() or 1, nice)
+        self.pool = hashing_pool(workers or usable_cores(), nice)
 
     async def hash(self, password: str) -> str:
         return await asyncio.get_running_loop().run_in_executor(self.pool, self._hasher.hash, password)

@@ -96,7 +96,7 @@ class PasswordSettings(BaseModel):
     memory_kib: int = Field(default=65536, ge=7168, le=1048576, description="argon2id memory, KiB")
     parallelism: int = Field(default=4, ge=1, le=16, description="argon2id lanes (threads)")
     workers: int = Field(default=0, ge=0, le=64,
-                         description="hashes at once per process (each takes memory_kib); 0: one per core")
+                         description="hashes at once per process (each uses memory_kib); 0: one per core")
     nice: int = Field(default=10, ge=0, le=19,
                       description="how much lower the hashing threads' CPU priority is than the event loop's")
 

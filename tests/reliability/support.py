@@ -21,6 +21,8 @@ CACHE = Path(os.environ.get("LUNA_STACK_CACHE")
              or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "luna-admin-bus")
 RUN = Path(os.environ.get("LUNA_STACK_RUN") or CACHE / "run")
 BACKOFF_S = 0.5
+PUBLISH_DEADLINE_S = 180.0  # a broker restart takes seconds; minutes mean it did not come back
+SERVER_SCRIPT_S = 180.0  # stop or start of one local server
 STALL_S = 15.0
 
 
@@ -41,7 +43,12 @@ async def server(name: str, action: str) -> None:
     script = ROOT / "deploy" / "local" / f"{name}.sh"
     proc = await asyncio.create_subprocess_exec("bash", str(script), action,
                                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    assert await proc.wait() == 0, f"{name} {action} failed"
+    try:
+        code = await asyncio.wait_for(proc.wait(), timeout=SERVER_SCRIPT_S)
+    except TimeoutError:
+        proc.kill()
+        raise AssertionError(f"{name} {action} took over {SERVER_SCRIPT_S} s") from None
+    assert code == 0, f"{name} {action} failed"
 
 
 async def restart(name: str, tally: Tally) -> None:
@@ -63,6 +70,7 @@ class Publisher:
         self._conn: aio_pika.abc.AbstractRobustConnection | None = None
 
     async def publish(self, body: bytes, routing_key: str, message_id: str, headers: dict[str, Any]) -> None:
+        deadline = asyncio.get_running_loop().time() + PUBLISH_DEADLINE_S
         while True:
             try:
                 if self._conn is None:
@@ -79,6 +87,8 @@ class Publisher:
                 if self._conn is not None:
                     await asyncio.gather(self._conn.close(), return_exceptions=True)
                 self._conn = None
+                if asyncio.get_running_loop().time() > deadline:
+                    raise AssertionError(f"could not publish for {PUBLISH_DEADLINE_S} s: {exc!r}") from exc
                 await asyncio.sleep(BACKOFF_S)  # back-off while the broker restarts
 
     async def close(self) -> None:

@@ -29,7 +29,7 @@ from typing import Any
 from service.bootstrap import Service
 from service.client import envelope
 from service.settings import Settings
-from tests.reliability.support import Publisher, Tally, parked, queue_depths, restart, results_until
+from tests.reliability.support import RUN, Publisher, Tally, parked, queue_depths, restart, results_until
 
 MATURE_S = 12.0  # a process younger than this may still be booting (dlib models) on 2 busy cores
 N = int(os.environ.get("LUNA_CHAOS_COMMANDS", "300"))
@@ -38,23 +38,27 @@ BROKERS = os.environ.get("LUNA_CHAOS_BROKERS", "1") == "1"
 
 
 ROUND_S = (3.0, 6.0)  # seconds between kill rounds
-# Commands are published over about the time the kill rounds take, so every kill lands while
-# commands are in flight; the run waits for all rounds, whatever the speed of the machine.
-PACE_S = ROUNDS * sum(ROUND_S) / 2 / max(N, 1)
+ROUND_WAIT_S = 120.0  # a round later than this means the chaos itself is stuck
+# Command i goes out once i * ROUNDS / len(commands) kill rounds are done, so the kills are spread
+# over the publishing whatever the speed of the machine; within a round, commands are spaced out.
+PACE_S = sum(ROUND_S) / 2 * ROUNDS / max(N, 1)
+# The brokers restart a third and two thirds of the way (both while commands are being published).
+RESTART_AT = {max(1, ROUNDS // 3): "rabbitmq", max(2, 2 * ROUNDS // 3): "kafka"} if BROKERS else {}
 
 
 class Chaos:
     """Every few seconds, SIGKILL a random consumer or relay and start a fresh one; restart each
     broker once along the way. Like a process supervisor (Kubernetes, compose), start a fresh
     process for any that exited on its own (a service exits when it cannot start). `rounds` counts
-    the kills done; `done` is set after the last."""
+    the kills done; `advanced` is set after each."""
 
     def __init__(self, processes: Any, workers: list[Any], relays: list[Any], tally: Tally,
                  rng: random.Random) -> None:
         self._processes, self._workers, self._relays = processes, workers, relays
         self._tally, self._rng = tally, rng
         self.rounds = 0
-        self.done = asyncio.Event()
+        self.published_at_kill: list[int] = []
+        self.advanced = asyncio.Event()
         self.stop = asyncio.Event()
 
     def _spawn(self, roles: str) -> Any:
@@ -62,7 +66,6 @@ class Chaos:
 
     async def run(self) -> None:
         loop = asyncio.get_running_loop()
-        restarts = ["rabbitmq", "kafka"] if BROKERS else []
         next_kill = loop.time() + self._rng.uniform(*ROUND_S)
         while not self.stop.is_set():
             with contextlib.suppress(TimeoutError):  # the supervisor's period; ends at once on stop
@@ -85,12 +88,35 @@ class Chaos:
             pool.remove(victim)
             victim.stop_now()
             self._tally.counts[f"{roles} SIGKILLs"] += 1
+            self.published_at_kill.append(self._tally.counts["published"])
             pool.append(self._spawn(roles))
             self.rounds += 1
-            if restarts and self.rounds % 3 == 0:
-                await restart(restarts.pop(0), self._tally)
-            if self.rounds >= ROUNDS:
-                self.done.set()
+            self.advanced.set()  # before a restart: publishing goes on while the broker is away
+            if self.rounds in RESTART_AT:
+                await restart(RESTART_AT[self.rounds], self._tally)
+
+
+async def _until_round(chaos: Chaos, task: asyncio.Task[None], n: int) -> None:
+    """Wait until `n` kill rounds are done; fail at once if the chaos task died."""
+    while chaos.rounds < n:
+        chaos.advanced.clear()
+        waiter = asyncio.ensure_future(chaos.advanced.wait())
+        done, _ = await asyncio.wait({waiter, task}, timeout=ROUND_WAIT_S,
+                                     return_when=asyncio.FIRST_COMPLETED)
+        waiter.cancel()
+        if task in done:
+            task.result()  # its exception, if it has one
+            raise AssertionError("the chaos task ended early")
+        if not done:
+            raise AssertionError(f"kill round {chaos.rounds + 1} did not happen within {ROUND_WAIT_S} s")
+
+
+async def _pace(task: asyncio.Task[None]) -> None:
+    """Space commands out; fail at once if the chaos task died meanwhile."""
+    done, _ = await asyncio.wait({task}, timeout=PACE_S)
+    if done:
+        task.result()
+        raise AssertionError("the chaos task ended early")
 
 
 async def test_chaos_every_command_once(settings: Settings, processes: Any, clean_db: Any,
@@ -123,22 +149,22 @@ async def test_chaos_every_command_once(settings: Settings, processes: Any, clea
         order = [(json.dumps(c).encode(), str(c["type"]), str(c["command_id"])) for c in commands]
         for poison_id, poison_body in poison:
             order.insert(rng.randrange(len(order)), (poison_body, "token.create", poison_id))
-        for body, key, mid in order:
+        for i, (body, key, mid) in enumerate(order):
+            await _until_round(chaos, chaos_task, i * ROUNDS // len(order))
             await publisher.publish(body, key, mid, {})
             tally.counts["published"] += 1
             if rng.random() < 0.05:
                 await publisher.publish(body, key, mid, {})
                 tally.counts["duplicates injected"] += 1
-            with contextlib.suppress(TimeoutError):  # pacing: spread the commands over the rounds
-                await asyncio.wait_for(chaos.done.wait(), timeout=PACE_S)
+            await _pace(chaos_task)
         print(f"chaos: all published {dict(tally.counts)}", flush=True)
-        await asyncio.wait_for(chaos.done.wait(), timeout=60 + ROUNDS * 30)  # every round happened
+        await _until_round(chaos, chaos_task, ROUNDS)
         expected = {c["command_id"] for c in setup + commands} | {mid for mid, _ in poison}
         seen = await results_until(settings, expected, timeout_s=300 + N * 0.05)
         print(f"chaos: results for {len(expected & set(seen))} of {len(expected)}", flush=True)
     finally:
         chaos.stop.set()
-        await chaos_task
+        await asyncio.gather(chaos_task, return_exceptions=True)
         await publisher.close()
 
     tally.counts["commands"] = len(commands) + len(setup)
@@ -155,7 +181,12 @@ async def test_chaos_every_command_once(settings: Settings, processes: Any, clea
     if lost:
         kinds = {c["command_id"]: c["type"] for c in setup + commands} | {mid: "poison" for mid, _ in poison}
         await _explain(settings, clean_db, {cid: kinds[cid] for cid in lost})
-    assert chaos.rounds == ROUNDS  # the chaos did happen
+    # the chaos did happen, among the commands: every kill but the last before the last command
+    assert len(chaos.published_at_kill) == ROUNDS
+    assert all(0 < p < len(order) for p in chaos.published_at_kill[:-1]), chaos.published_at_kill
+    for name in RESTART_AT.values():
+        if (RUN / name / "started-by-us").exists():  # only servers deploy/local started are restarted
+            assert tally.counts[f"{name} restarts"] == 1, name
     assert not lost and not doubled
     assert sorted(creators) == sorted(c["command_id"] for c in commands)
     assert parked_ids == {mid for mid, _ in poison}
