@@ -7,9 +7,9 @@ RabbitMQ dead-letters them at the queue's delivery limit. A SIGTERM under load l
 the DLQ that way.
 
 Here:
-- the consumer callback only buffers; `stop()` cancels the consumer once (basic.cancel) and ends
-  the loop after the message in hand. Messages buffered but not started stay unacked and go back
-  to the queue when the channel closes (one delivery each);
+- the consumer callback only buffers; `stop()` cancels the consumer once (basic.cancel), gives
+  the messages buffered but not started back to the queue at once (nack with requeue, one
+  delivery each), and ends the loop after the message in hand;
 - a robust queue re-subscribes by itself after a reconnect (aio-pika restores its consumers), so
   the loop keeps running; a buffered message whose channel died is skipped, because the broker has
   already put it back in the queue and will deliver it again on the new channel.
@@ -81,3 +81,21 @@ class Subscription:
             await asyncio.wait_for(self._queue.cancel(tag), CANCEL_TIMEOUT_S)
         except Exception as exc:  # the channel is gone (so is the consumer), or the broker is away
             log.info("cancel_skipped", queue=self._queue.name, error=repr(exc)[:200])
+        await self._return_unstarted()
+
+    async def _return_unstarted(self) -> None:
+        """Give the buffered, unstarted messages back now (another consumer can take them during
+        our shutdown grace) rather than when the channel closes."""
+        returned = 0
+        while not self._buffer.empty():
+            message = self._buffer.get_nowait()
+            if message is None or channel_lost(message):
+                continue
+            try:
+                await message.nack(requeue=True)
+                returned += 1
+            except Exception as exc:  # the channel closed meanwhile: the broker requeued it
+                log.info("return_skipped", queue=self._queue.name, error=repr(exc)[:200])
+        self._buffer.put_nowait(None)  # the loop may still be waiting for its end marker
+        if returned:
+            log.info("returned_unstarted", queue=self._queue.name, messages=returned)

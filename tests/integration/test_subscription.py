@@ -65,9 +65,8 @@ async def test_stop_mid_message_returns_the_rest_once(connection: AbstractRobust
     assert stopping is not None
     await stopping
     assert len(acked) == 21  # the message in hand finished; no message was taken after the stop
-    await channel.close()  # the prefetched, unstarted messages go back to the queue here
-
-    left = await _drain(setup, name)
+    left = await _drain(setup, name)  # the unstarted ones are back already, the channel still open
+    await channel.close()
     try:
         assert await _drain(setup, dlq) == []  # nothing dead-lettered
         assert len(acked) + len(left) == N
