@@ -122,10 +122,12 @@ async def _change(cmd: c.ListAttach | c.ListDetach, ctx: Context, deps: Deps, at
     changed = await store.changed_by(rec.list_id, ids, ctx.command_id)
     if changed:
         await deps.lists.touch([rec.list_id], max(changed.values()))
-    if attaching and await deps.lists.get(rec.list_id) is None:
-        await store.undo_attach(rec.list_id, ids, ctx.command_id)
+    current = await deps.lists.get(rec.list_id)  # one read: still there (3), and its new time
+    if current is None:
+        if attaching:
+            await store.undo_attach(rec.list_id, ids, ctx.command_id)
         raise PermanentError(ErrorCode.LIST_NOT_FOUND, f"list {cmd.list_id} was deleted meanwhile")
-    result = await _luna(deps, await live_list(deps, rec.list_id))
+    result = await _luna(deps, current)
     field = "person_ids" if rec.type == "persons" else "face_ids"
     event = _event("list.attached" if attaching else "list.detached", result,
                    **{field: sorted(str(i) for i in changed)})
