@@ -55,11 +55,17 @@ async def test_stop_mid_message_returns_the_rest_once(connection: AbstractRobust
     queue = await channel.get_queue(name, ensure=False)
     acked: list[bytes] = []
     stopping: asyncio.Task[None] | None = None
+    stop_began = asyncio.Event()
+
+    async def stop() -> None:
+        stop_began.set()  # stop() then runs up to its basic.cancel in this same step
+        await sub.stop()
+
     async with Subscription(queue) as sub:
         async for message in sub:
             if len(acked) == 20 and stopping is None:
-                stopping = asyncio.create_task(sub.stop())  # SIGTERM while a message is in hand
-                await asyncio.sleep(0)
+                stopping = asyncio.create_task(stop())  # SIGTERM while a message is in hand
+                await stop_began.wait()
             await message.ack()
             acked.append(message.body)
     assert stopping is not None
