@@ -3,28 +3,16 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 
 import pytest
 from pymongo.asynchronous.database import AsyncDatabase
 
 from contracts.errors import ErrorCode, TransientError
-from service.settings import Settings
 from storage.images import GridFsImageStore, ImageStore, SampleNotFound
 from storage.mongo import Doc, connect
 from storage.testing import FailingImageStore, MemoryImageStore
 
 BIG = bytes(range(256)) * 4000  # 1 MB: several GridFS chunks
-
-
-@pytest.fixture
-async def db(settings: Settings) -> AsyncIterator[AsyncDatabase[Doc]]:
-    client = connect(settings.mongo.url.get_secret_value())
-    try:
-        yield client[settings.mongo.database]
-    finally:
-        await client.drop_database(settings.mongo.database)
-        await client.close()
 
 
 @pytest.fixture(params=["gridfs", "memory"])

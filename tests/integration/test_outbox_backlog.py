@@ -9,27 +9,16 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
 from typing import Any
-
-import pytest
 
 from contracts.topology import Topology
 from producers.kafka import KafkaPublisher
 from producers.relay import OutboxRelay
 from service.client import TopicReader
 from service.settings import Settings
-from storage.mongo import connect
 from storage.outbox import Outbox, OutboxEntry
 
 BACKLOG = 600  # more than the 250 connections of deploy/local's FerretDB pool
-
-
-@pytest.fixture
-async def db(settings: Settings) -> AsyncIterator[Any]:
-    client = connect(settings.mongo.url.get_secret_value())
-    yield client[settings.mongo.database]
-    await client.close()
 
 
 async def test_one_batch_larger_than_the_server_pool_is_published_and_marked(

@@ -2,24 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import pytest
-
 from service.settings import Settings
-from storage.mongo import connect
 from storage.retention import prune
 
 DAY = timedelta(days=1)
-
-
-@pytest.fixture
-async def db(settings: Settings) -> AsyncIterator[Any]:
-    client = connect(settings.mongo.url.get_secret_value())
-    yield client[settings.mongo.database]
-    await client.close()
 
 
 async def test_prune_keeps_the_window_and_everything_unsent(db: Any) -> None:
