@@ -63,9 +63,10 @@ class Argon2Hasher:
     """argon2id; by default with the library's parameters (RFC 9106's low-memory choice: t=3,
     64 MiB, p=4). A hash carries its own parameters, so hashes made with other ones still verify."""
 
-    def __init__(self, time_cost: int = 3, memory_kib: int = 65536, parallelism: int = 4,
+    def __init__(self, time_cost: int = 3, memory_cost: int = 65536, parallelism: int = 4,
                  workers: int = 0, nice: int = 10) -> None:
-        self._hasher = PasswordHasher(time_cost=time_cost, memory_cost=memory_kib, parallelism=parallelism)
+        """The first three as argon2-cffi names them (`PasswordSettings.argon2()`)."""
+        self._hasher = PasswordHasher(time_cost=time_cost, memory_cost=memory_cost, parallelism=parallelism)
         self.pool = hashing_pool(workers or usable_cores(), nice)
 
     async def hash(self, password: str) -> str:

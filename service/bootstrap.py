@@ -184,7 +184,7 @@ class Service:
                            grafana_url=self.settings.grafana_url)
         pw = self.settings.passwords
         return Deps(accounts=AccountRepository(db),
-                    passwords=Argon2Hasher(pw.time_cost, pw.memory_kib, pw.parallelism, pw.workers, pw.nice),
+                    passwords=Argon2Hasher(**pw.argon2(), workers=pw.workers, nice=pw.nice),
                     tokens=TokenRepository(db), lookup=Lookup(db), series=SeriesStore(db),
                     images=self._images(db), service_key=await service_key(db), info=info,
                     dead_letters=DeadLetterStore(db), replayer=AmqpReplayer(self._channel, self.topology),

@@ -100,6 +100,10 @@ class PasswordSettings(BaseModel):
     nice: int = Field(default=10, ge=0, le=19,
                       description="how much lower the hashing threads' CPU priority is than the event loop's")
 
+    def argon2(self) -> dict[str, int]:
+        """The hash parameters as argon2-cffi's `PasswordHasher` keyword arguments."""
+        return {"time_cost": self.time_cost, "memory_cost": self.memory_kib, "parallelism": self.parallelism}
+
 
 class HttpSettings(BaseModel):
     """The HTTP port: /metrics (Prometheus), /healthz (liveness), /readyz (readiness)."""

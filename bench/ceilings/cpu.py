@@ -20,8 +20,7 @@ from service.settings import Settings
 
 def argon2(repeat: int = 10) -> tuple[Ceiling, float]:
     """The ceiling, and the median seconds per hash."""
-    pw = Settings().passwords
-    hasher = PasswordHasher(time_cost=pw.time_cost, memory_cost=pw.memory_kib, parallelism=pw.parallelism)
+    hasher = PasswordHasher(**Settings().passwords.argon2())
     hasher.hash(PASSWORD)  # first call allocates
     times = []
     for _ in range(repeat):

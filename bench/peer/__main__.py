@@ -29,8 +29,7 @@ rabbit = RabbitBroker(settings.amqp.url.get_secret_value(), logger=None,
                       default_channel=Channel(prefetch_count=settings.amqp.prefetch))
 kafka = KafkaBroker(settings.kafka.bootstrap, enable_idempotence=True, acks="all", linger_ms=2, logger=None)
 app = FastStream(rabbit, logger=None)
-pw = settings.passwords  # the same argon2id parameters as the service (LUNA_PASSWORDS__*)
-hasher = PasswordHasher(time_cost=pw.time_cost, memory_cost=pw.memory_kib, parallelism=pw.parallelism)
+hasher = PasswordHasher(**settings.passwords.argon2())  # the service's parameters (LUNA_PASSWORDS__*)
 # FastStream hands each delivered message to its own task (aio-pika `queue.consume` callbacks), so
 # up to `prefetch` commands run at once and per-queue order is lost. BENCH_PEER_ORDERED=1 serialises
 # them (asyncio.Lock is FIFO, so processing follows delivery order), as our consumer does.

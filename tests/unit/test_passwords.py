@@ -11,7 +11,7 @@ import pytest
 
 from consumers.passwords import Argon2Hasher
 
-CHEAP = {"time_cost": 1, "memory_kib": 8192, "parallelism": 1}
+CHEAP = {"time_cost": 1, "memory_cost": 8192, "parallelism": 1}
 
 
 def _nice() -> int:
