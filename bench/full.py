@@ -46,11 +46,7 @@ async def stage_ceilings(ep: Endpoints, o: Options) -> tuple[list[Ceiling], floa
 
     # Bodies only (nothing reads these ids back), so made-up ids do for every type.
     accounts = SeedData(account_ids=ids(o.accounts))
-    owners = accounts.account_ids[:10]  # as bench.seed: ten lists, each with its own owner
-    for i, list_id in enumerate(ids(10)):
-        accounts.own_list(list_id, owners[i % len(owners)])
-    for i, person_id in enumerate(ids(100)):
-        accounts.own_person(person_id, owners[i % len(owners)])
+    accounts.spread(accounts.account_ids[:10], ids(10), ids(100))  # as bench.seed
     commands = Workload(o.mix, accounts, f"ceil-{uuid.uuid4().hex[:6]}").batch(o.ceiling_commands)
     pw_hash = PasswordHasher().hash(PASSWORD)
     work = [written(cmd, pw_hash) for cmd in commands]

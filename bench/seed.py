@@ -51,18 +51,12 @@ async def seed_lists(publisher: Publisher, reader: ResultReader, seed: SeedData,
     """Persons lists and persons for list.attach, made through the service itself: each list has
     its own owner (the first `lists` seeded accounts) with its share of the persons, since a person
     joins only its own account's lists."""
-    owners = seed.account_ids[:lists]
-    commands = []
-    for i in range(lists):
-        list_id = str(uuid.uuid4())
-        seed.own_list(list_id, owners[i % len(owners)])
-        commands.append(_cmd("list.create", {"account_id": owners[i % len(owners)], "type": "persons",
-                                             "list_id": list_id}))
-    for i in range(persons):
-        person_id = str(uuid.uuid4())
-        seed.own_person(person_id, owners[i % len(owners)])
-        commands.append(_cmd("person.create", {"account_id": owners[i % len(owners)],
-                                               "person_id": person_id}))
+    seed.spread(seed.account_ids[:lists], [str(uuid.uuid4()) for _ in range(lists)],
+                [str(uuid.uuid4()) for _ in range(persons)])
+    commands = [_cmd("list.create", {"account_id": owner, "type": "persons", "list_id": list_id})
+                for list_id, owner in seed.list_owner.items()]
+    commands += [_cmd("person.create", {"account_id": owner, "person_id": person_id})
+                 for owner, people in seed.persons_of.items() for person_id in people]
     res = await drive(publisher, reader, commands, label="seed", mix={}, idle_timeout_s=30)
     if res.completed != len(commands) or res.errors:
         raise RuntimeError(f"seeding lists/persons failed: {res.completed}/{len(commands)} done, "

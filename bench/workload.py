@@ -28,12 +28,14 @@ class SeedData:
     list_owner: dict[str, str] = field(default_factory=dict)  # list id -> its account
     persons_of: dict[str, list[str]] = field(default_factory=dict)  # account -> its persons
 
-    def own_list(self, list_id: str, account_id: str) -> None:
-        self.list_ids.append(list_id)
-        self.list_owner[list_id] = account_id
-
-    def own_person(self, person_id: str, account_id: str) -> None:
-        self.persons_of.setdefault(account_id, []).append(person_id)
+    def spread(self, owners: list[str], list_ids: list[str], person_ids: list[str]) -> None:
+        """Give the lists and persons to the owners in turn (a person joins only its own
+        account's lists, so each owner gets its share of both)."""
+        for i, list_id in enumerate(list_ids):
+            self.list_ids.append(list_id)
+            self.list_owner[list_id] = owners[i % len(owners)]
+        for i, person_id in enumerate(person_ids):
+            self.persons_of.setdefault(owners[i % len(owners)], []).append(person_id)
 
 
 @dataclass(frozen=True)

@@ -55,14 +55,24 @@ def command(spec: CommandSpec) -> Obj:
 OWNED_IDS = ("list_id", "person_id", "face_id", "token_id")  # payload ids of things an account owns
 
 
+def _account_named(spec: CommandSpec) -> str:
+    """How a command names its account: "payload" (`account_id`), "owned" (an id of something an
+    account owns) or "none"."""
+    fields = spec.payload.model_fields
+    if "account_id" in fields:
+        return "payload"
+    return "owned" if any(f in fields for f in OWNED_IDS) else "none"
+
+
 def command_headers(spec: CommandSpec) -> Obj:
     """The AMQP application headers a publisher sets on a command: `account_id`, the ordering and
     shard key (`consumers.lanes`, the consistent-hash exchange)."""
-    fields = spec.payload.model_fields
-    if "account_id" in fields:
+    named = _account_named(spec)
+    if named == "payload":
         text = ("The payload's `account_id`, as a string. Optional here: the service reads the "
                 "payload when the header is absent. It is the shard key of `LUNA_AMQP__SHARDS`.")
-    elif owned := [f"`{f}`" for f in OWNED_IDS if f in fields]:
+    elif named == "owned":
+        owned = [f"`{f}`" for f in OWNED_IDS if f in spec.payload.model_fields]
         text = (f"The account that owns the {' / '.join(owned)} this command names, as a string. Set "
                 "it: one account's commands are applied in publish order and different accounts' at "
                 "the same time, so a command without it runs alone in its queue (after everything "
@@ -159,11 +169,10 @@ def _key(description: str) -> Obj:
 
 
 def _command_example_headers(spec: CommandSpec, example: Obj) -> Obj:
-    fields = spec.payload.model_fields
-    if "account_id" in fields or any(f in fields for f in OWNED_IDS):
-        return {"headers": {"account_id": example["payload"].get("account_id")
-                            or examples.example_id("account_id")}}
-    return {"headers": {}}
+    if _account_named(spec) == "none":
+        return {"headers": {}}
+    account = example["payload"].get("account_id") or examples.example_id("account_id")
+    return {"headers": {"account_id": account}}
 
 
 def _headers(event: Obj) -> Obj:
